@@ -175,6 +175,20 @@ class MultiLabelLearner(river_base.MultiLabelClassifier):
             return np.zeros(0, dtype=bool)
         return self._predict_row(x)
 
+    def predict_row_and_proba(self, x: Row) -> tuple[np.ndarray, np.ndarray]:
+        """``(predict_row(x), predict_proba_row(x))`` computed with one pass through the model.
+
+        The evaluator calls this, so that a learner whose decision is not ``P >= 0.5`` (for
+        example the joint mode of a majority-labelset learner) is scored on its real decision.
+        """
+        self._fit_spaces(x, None)
+        if not self.labels_:
+            return np.zeros(0, dtype=bool), np.zeros(0)
+        p = self._predict_proba_row(x)
+        if type(self)._predict_row is MultiLabelLearner._predict_row:
+            return p >= 0.5, p
+        return self._predict_row(x), p
+
     def learn_many(self, X, Y) -> None:
         """Learn rows of ``X`` (dense 2-D or CSR) with label matrix ``Y`` ``(n, n_labels)``, in order."""
         Y = np.asarray(Y).astype(bool, copy=False)

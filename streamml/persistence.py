@@ -339,9 +339,16 @@ def loads(data: bytes | bytearray | memoryview, source: str = "<bytes>") -> Mult
         header = json.loads(bytes(view[start : start + head_len]))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise PersistenceError(f"{source}: corrupt header ({e})") from None
-    if header.get("format") != "streamml" or header.get("version") != version:
+    if not isinstance(header, dict) or header.get("format") != "streamml" or header.get("version") != version:
         raise PersistenceError(f"{source}: header does not match the file prefix")
-    return _Decoder(view[start + head_len :], source).decode_learner(header["model"])
+    try:
+        return _Decoder(view[start + head_len :], source).decode_learner(header["model"])
+    except PersistenceError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as e:
+        # A header that parses as JSON but does not describe a valid learner (missing keys, bad
+        # dtypes or shapes, parameters or state the class rejects).
+        raise PersistenceError(f"{source}: invalid model description ({type(e).__name__}: {e})") from e
 
 
 def save(model: MultiLabelLearner, path: str | os.PathLike) -> int:

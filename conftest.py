@@ -1,0 +1,2 @@
+# Doctest collection imports every module; the command-line entry point must not run.
+collect_ignore = ["streamml/__main__.py"]
