@@ -6,7 +6,8 @@ ARFF alone does not say which attributes are labels; the two multi-label dialect
   first ``n`` attributes when ``n > 0`` and the last ``|n|`` when ``n < 0``.
 * **Mulan** lists the label names in an XML file, by default the ARFF path with its compression
   suffix and ``.arff`` replaced by ``.xml`` (``yeast.xml`` for ``yeast.arff.xz``). Labels nested in a
-  hierarchy all count, in document order.
+  hierarchy all count. As in Mulan, the labels keep the order of the ARFF attributes (yeast's XML
+  lists them in another order).
 
 :class:`ArffStream` asks, in this order: an explicit ``labels=`` (an ``int`` with MEKA's sign
 convention, or a list of attribute names), an explicit ``xml=``, ``-C n`` in the relation, the
@@ -458,7 +459,8 @@ class ArffStream(Stream):
         The Mulan XML file naming the labels (default: beside ``path``, see :func:`default_xml_path`).
     labels
         Overrides the file: an ``int`` ``n`` (the first ``n`` attributes are labels when ``n > 0``,
-        the last ``|n|`` when ``n < 0``) or a list of label attribute names.
+        the last ``|n|`` when ``n < 0``) or a list of label attribute names (``y`` then follows the
+        order of the list).
     nominal
         ``"ordinal"`` (a nominal feature is the index of its value) or ``"onehot"`` (one 0/1
         feature per value, named ``attr=value``).
@@ -586,7 +588,6 @@ class ArffStream(Stream):
 
     def __iter__(self) -> Iterator[tuple[Row, np.ndarray]]:
         errors = self.errors
-        errors.count = 0
         errors.first.clear()
         skip = self.on_error == "skip"
         source = str(self.path)
@@ -898,7 +899,10 @@ def _resolve_labels(header: ArffHeader, path: Path, xml: PathLike | None, labels
         raise DataError(f"a label is named twice in {where}", source=source)
     if not names:
         raise DataError(f"no labels named in {where}", source=source)
-    return [positions[nm][0] for nm in names]
+    found = [positions[nm][0] for nm in names]
+    # Mulan's XML names a set of labels: they keep the file's order, as in Mulan. An explicit list
+    # keeps the caller's order.
+    return found if labels is not None else sorted(found)
 
 
 def _count_to_indices(count: int, n: int, source: str, where: str) -> list[int]:
@@ -928,6 +932,24 @@ def _fmt(v: float) -> str:
     if v.is_integer() and -1e15 < v < 1e15:
         return str(int(v))
     return repr(v)
+
+
+def _format_values(v: np.ndarray) -> list[str]:
+    """ARFF tokens of finite-or-NaN values: integers without ``.0``, NaN as ``?``."""
+    if v.size == 0:
+        return []
+    if np.isnan(v).any():
+        return [_fmt(t) for t in v.tolist()]
+    small = np.abs(v) < 1e15
+    r = np.where(small, v, 0.0).astype(np.int64)
+    integral = small & (r == v)
+    if integral.all():
+        return list(map(str, r.tolist()))
+    out = list(map(repr, v.tolist()))
+    ints = r.tolist()
+    for p in np.flatnonzero(integral).tolist():
+        out[p] = str(ints[p])
+    return out
 
 
 def write_arff(
@@ -987,8 +1009,6 @@ def write_arff(
     meka = dialect == "meka"
     feat_offset = n_labels if meka else 0
     label_offset = 0 if meka else d
-    nominal = [(j, f.values) for j, f in enumerate(schema.features) if f.kind == FeatureKind.NOMINAL]
-    nominal_values = dict(nominal)
     relation = schema.name or default_xml_path(path).stem
 
     lines = [f"@relation {_quote(f'{relation}: -C {n_labels}' if meka else relation)}", ""]
@@ -1001,14 +1021,18 @@ def write_arff(
     lines += (label_lines + feat_lines) if meka else (feat_lines + label_lines)
     lines += ["", "@data", ""]
 
-    def nominal_token(j: int, v: float) -> str:
-        if v != v:
-            return "?"
-        values = nominal_values[j]
-        k = int(v)
-        if k != v or not 0 <= k < len(values):
-            raise ValueError(f"nominal feature {schema.features[j].name!r}: {v!r} is not the code of a declared value")
-        return _quote(values[k])
+    # Nominal features are written by their declared value; identity-coded ones ("0", "1", ...)
+    # are their own codes, so only the others need a token looked up.
+    is_nominal = np.zeros(d, dtype=bool)
+    n_values = np.full(d, np.inf)
+    named: dict[int, list[str]] = {}
+    for j, f in enumerate(schema.features):
+        if f.kind == FeatureKind.NOMINAL:
+            is_nominal[j] = True
+            n_values[j] = len(f.values)
+            if any(v != str(k) for k, v in enumerate(f.values)):
+                named[j] = [_quote(v) for v in f.values]
+    any_nominal = bool(is_nominal.any())
 
     with open_text(path, "w") as out:
         out.write("\n".join(lines))
@@ -1019,43 +1043,53 @@ def write_arff(
             if isinstance(x, SparseRow):
                 if x.size != d:
                     raise ValueError(f"row {i}: x has {x.size} features, the schema has {d}")
-                fidx, fval = x.indices, np.asarray(x.values, dtype=np.float64)
+                fidx, fval = np.asarray(x.indices, dtype=np.int64), np.asarray(x.values, dtype=np.float64)
+                if fidx.size and (fidx.min() < 0 or fidx.max() >= d):
+                    raise ValueError(f"row {i}: sparse index out of range 0..{d - 1}")
+                if sparse:
+                    nz = fval != 0.0
+                    fidx, fval = fidx[nz], fval[nz]
+                    if fidx.size > 1 and (np.diff(fidx) <= 0).any():
+                        order = np.argsort(fidx, kind="stable")
+                        fidx, fval = fidx[order], fval[order]
+                else:
+                    dense = np.zeros(d)
+                    dense[fidx] = fval
+                    fidx, fval = None, dense
             else:
                 x = np.asarray(x, dtype=np.float64)
                 if x.shape != (d,):
                     raise ValueError(f"row {i}: x has shape {x.shape}, the schema has {d} features")
-                fidx = None
-                fval = x
-            if np.isinf(fval).any():
-                raise ValueError(f"row {i}: infinite value; ARFF has no infinity (and NaN is written '?')")
-            if sparse:
-                if fidx is None:
+                fidx, fval = None, x
+                if sparse:
                     fidx = np.flatnonzero(fval)
                     fval = fval[fidx]
-                else:
-                    nz = fval != 0.0
-                    fidx, fval = fidx[nz], fval[nz]
-                order = np.argsort(fidx, kind="stable") if fidx.size > 1 and (np.diff(fidx) <= 0).any() else None
-                if order is not None:
-                    fidx, fval = fidx[order], fval[order]
-                fi, fv = fidx.tolist(), fval.tolist()
-                if nominal:
-                    ftok = [nominal_token(j, v) if j in nominal_values else _fmt(v) for j, v in zip(fi, fv)]
-                else:
-                    ftok = [_fmt(v) for v in fv]
+            if np.isinf(fval).any():
+                raise ValueError(f"row {i}: infinite value; ARFF has no infinity (and NaN is written '?')")
+            if any_nominal:
+                where = is_nominal if fidx is None else is_nominal[fidx]
+                codes = fval[where]
+                hi = n_values if fidx is None else n_values[fidx]
+                bad = ~np.isnan(codes) & ((codes < 0) | (codes >= hi[where]) | (codes != np.floor(codes)))
+                if bad.any():
+                    j = (np.flatnonzero(where) if fidx is None else fidx[where])[np.flatnonzero(bad)[0]]
+                    raise ValueError(f"row {i}: nominal feature {schema.features[j].name!r} has "
+                                     f"{codes[bad][0]!r}, not the code of a declared value")
+            ftok = _format_values(fval)
+            if sparse:
+                fi = fidx.tolist()  # type: ignore[union-attr]
+                if named:
+                    for p, j in enumerate(fi):
+                        if j in named:
+                            v = fval[p]
+                            ftok[p] = "?" if v != v else named[j][int(v)]
                 fpairs = [f"{j + feat_offset} {t}" for j, t in zip(fi, ftok)]
                 lpairs = [f"{l + label_offset} 1" for l in np.flatnonzero(y).tolist()]
                 out.write("{" + ",".join(lpairs + fpairs if meka else fpairs + lpairs) + "}\n")
             else:
-                if fidx is not None:
-                    dense = np.zeros(d)
-                    dense[fidx] = fval
-                    fval = dense
-                fv = fval.tolist()
-                if nominal:
-                    ftok = [nominal_token(j, v) if j in nominal_values else _fmt(v) for j, v in enumerate(fv)]
-                else:
-                    ftok = [_fmt(v) for v in fv]
+                for j, values in named.items():
+                    v = fval[j]
+                    ftok[j] = "?" if v != v else values[int(v)]
                 ltok = ["1" if b else "0" for b in y.tolist()]
                 out.write(",".join(ltok + ftok if meka else ftok + ltok) + "\n")
 

@@ -274,6 +274,13 @@ class _ArrowSource(Stream):
             null_i | null_v | null_l | (len_i != len_v)
             | rows_with(bad_index, rows_i) | rows_with(bad_value, rows_v) | rows_with(bad_label, rows_l)
         )
+        check_nominal_per_row = False
+        if self._nominal:
+            if np.array_equal(oi, ov):  # entries line up: check the codes of the whole batch at once
+                safe = np.where(bad_index, 0, idx)
+                bad |= rows_with(self._nominal.bad_elements(safe, val) & ~bad_index, rows_i)
+            else:
+                check_nominal_per_row = True
         # rows whose indices are not strictly increasing are sorted (later duplicates win)
         if idx.size > 1:
             step = np.diff(idx) <= 0
@@ -292,12 +299,9 @@ class _ArrowSource(Stream):
                     val[ov[i] : ov[i + 1]], lab[ol[i] : ol[i + 1]], nulle_l[ol[i] : ol[i + 1]],
                 )
                 continue
-            a, b = oi[i], oi[i + 1]
-            if unsorted[i]:
-                x = SparseRow.from_pairs(idx32[a:b], val[a:b], d)
-            else:
-                x = SparseRow(idx32[a:b], val[a:b], d)
-            if self._nominal:
+            ix, vx = idx32[oi[i] : oi[i + 1]], val[ov[i] : ov[i + 1]]
+            x = SparseRow.from_pairs(ix, vx, d) if unsorted[i] else SparseRow(ix, vx, d)
+            if check_nominal_per_row:
                 reason = self._nominal.reason(x)
                 if reason:
                     yield base + i, reason
@@ -323,7 +327,7 @@ class _ArrowSource(Stream):
                 return "null label index"
             if not 0 <= lab[k] < L:
                 return f"label index {int(lab[k])} out of range 0..{L - 1}"
-        return "bad row"
+        return self._nominal.reason(SparseRow.from_pairs(idx, val, d)) or "bad row"
 
 
 class ParquetStream(_ArrowSource):

@@ -102,37 +102,50 @@ def default_name(path: str | os.PathLike) -> str:
 
 
 class _NominalCheck:
-    """Checks that nominal features hold valid ordinal codes (or NaN)."""
+    """Checks that nominal features hold valid ordinal codes (or NaN), for dense and sparse rows."""
 
     def __init__(self, schema: Schema):
         pos = [i for i, f in enumerate(schema.features) if f.kind == FeatureKind.NOMINAL]
         self.pos = np.asarray(pos, dtype=np.int64)
         self.sizes = np.asarray([len(schema.features[i].values) for i in pos], dtype=np.float64)
-        self.names = [schema.features[i].name for i in pos]
+        self.names = [f.name for f in schema.features]
+        # per feature: the number of codes of a nominal feature, inf for a numeric one
+        self.size_of = np.full(schema.n_features, np.inf)
+        self.size_of[self.pos] = self.sizes
 
     def __bool__(self) -> bool:
         return bool(self.pos.size)
 
+    @staticmethod
+    def _invalid(V: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return ~(np.isnan(V) | ((V >= 0) & (V < sizes) & (V == np.floor(V))))
+
     def bad(self, X: np.ndarray) -> np.ndarray:
         """Bool array ``(..., n_nominal)``: where the codes in ``X[..., pos]`` are invalid."""
-        V = X[..., self.pos]
-        with np.errstate(invalid="ignore"):
-            ok = np.isnan(V) | ((V >= 0) & (V < self.sizes) & (V == np.floor(V)))
-        return ~ok
+        return self._invalid(X[..., self.pos], self.sizes)
+
+    def bad_elements(self, indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Per sparse entry: is it an invalid code of a nominal feature? (``indices`` must be valid.)"""
+        sizes = self.size_of[indices]
+        return self._invalid(values, sizes) & np.isfinite(sizes)
 
     def reason(self, x: Row) -> str | None:
         if isinstance(x, SparseRow):
-            hit = np.isin(x.indices, self.pos)
-            if not hit.any():
+            known = x.indices < self.size_of.shape[0]  # features added later are numeric
+            idx, val = x.indices[known], x.values[known]
+            bad = self.bad_elements(idx, val)
+            if not bad.any():
                 return None
-            dense = np.full(x.size, np.nan)
-            dense[x.indices[hit]] = x.values[hit]
-            x = dense
-        bad = self.bad(x)
-        if not bad.any():
-            return None
-        k = int(np.argmax(bad))
-        return f"nominal feature {self.names[k]!r} has code {float(x[self.pos[k]])!r}, not in 0..{int(self.sizes[k]) - 1}"
+            k = int(np.argmax(bad))
+            j, v = int(idx[k]), float(val[k])
+        else:
+            bad = self.bad(x)
+            if not bad.any():
+                return None
+            j = int(self.pos[int(np.argmax(bad))])
+            v = float(x[j])
+        return f"nominal feature {self.names[j]!r} has code {v!r}, not in 0..{int(self.size_of[j]) - 1}"
 
 
 class _Writing:

@@ -6,6 +6,7 @@
     streamml datasets
     streamml models
     streamml convert in.arff out.parquet
+    streamml kafka-dev-broker start --detach        # a local Kafka broker for development
 
 Errors in the input (a malformed line, an unknown model spec, a missing file) are printed as one
 line naming the place at fault, and the command exits with status 2.
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-instances", type=int, default=None, metavar="N", help="stop after N instances")
     ev.add_argument("--delay", type=int, default=0, metavar="K", help="reveal each label K instances after its prediction")
     ev.add_argument("--record-every", type=int, default=None, metavar="N", help="record curve points every N instances")
+    ev.add_argument("--empty-score", type=float, choices=[0.0, 1.0], default=1.0,
+                    help="example-based score of an instance with empty true and predicted label sets: 1 (default, MEKA) or 0 (River)")
     ev.add_argument("--labels", default=None, metavar="SPEC", help="label columns for CSV/JSONL/Parquet without metadata: names, first:N, last:N, prefix:P")
     ev.add_argument("--on-error", choices=["raise", "skip"], default="raise", help="bad input: stop with an error (default) or skip and report")
     ev.add_argument("--json", metavar="OUT", help="write results as JSON (a list, one object per model)")
@@ -50,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     form.add_argument("--sparse", dest="sparse", action="store_const", const=True, default=None, help="write sparse rows")
     form.add_argument("--dense", dest="sparse", action="store_const", const=False, help="write dense rows")
     cv.add_argument("--on-error", choices=["raise", "skip"], default="raise")
+    # listed for --help; main() hands its arguments to connectors.kafka.devbroker
+    sub.add_parser("kafka-dev-broker", help="start [--detach] | stop | status: a local single-node Kafka broker")
     return parser
 
 
@@ -69,6 +74,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         delay=args.delay,
         record_every=args.record_every,
+        empty_score=args.empty_score,
         progress=args.progress,
     )
     name = stream.schema.name or args.data
@@ -117,10 +123,20 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"evaluate": _evaluate, "datasets": _datasets, "models": _models, "convert": _convert}
+COMMANDS = {
+    "evaluate": _evaluate,
+    "datasets": _datasets,
+    "models": _models,
+    "convert": _convert,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["kafka-dev-broker"]:  # its own parser handles every option, --help included
+        from connectors.kafka.devbroker import main as broker_main
+
+        return int(broker_main(argv[1:], prog="streamml kafka-dev-broker") or 0)
     args = build_parser().parse_args(argv)
     from streamml.stream import DataError
 

@@ -245,3 +245,8 @@ register(
     river_br_hoeffding,
     "River peer: multioutput.PerOutputClassifier(tree.HoeffdingTreeClassifier) via RiverMultiLabel",
 )
+
+# The native trees register their own specs (mlht, mlht-ps, isoup).
+from streamml.trees import register_all as _register_trees  # noqa: E402
+
+_register_trees(register)

@@ -571,6 +571,21 @@ def test_jsonl_header_checks_nominal_codes_and_label_spec(tmp_path):
     assert JsonlStream(p, labels="l").schema.labels == ["l"]
 
 
+def test_jsonl_sparse_nominal_codes_are_checked(tmp_path):
+    header = {"schema": Schema([Feature("w"), Feature("c", FeatureKind.NOMINAL, ("a", "b"))], ["l"]).to_dict()}
+    p = jsonl(
+        tmp_path / "sn.jsonl",
+        header,
+        {"features": {"indices": [0, 1, 4], "values": [9.5, 1, 7.25]}, "labels": []},
+        {"features": {"indices": [1], "values": [5]}, "labels": []},
+    )
+    stream = JsonlStream(p, on_error="skip")
+    rows = list(stream)
+    assert rows[0][0] == SparseRow(np.array([0, 1, 4], np.int32), np.array([9.5, 1.0, 7.25]), 5)
+    assert len(rows) == 1 and stream.errors.count == 1
+    assert ":3: nominal feature 'c' has code 5.0, not in 0..1" in stream.errors.first[0]
+
+
 def test_write_jsonl_structured_sparse_lines(tmp_path):
     source = ArrayStream(sp.csr_matrix(np.array([[0.0, 2.0], [0.0, 0.0]])), np.array([[0, 1], [0, 0]]))
     p = tmp_path / "o.jsonl"

@@ -260,15 +260,33 @@ def _accepts(port: int, timeout: float = 1.0) -> bool:
         return False
 
 
-def _tail(path: Path, lines: int = 40) -> str:
+def _tail(path: Path, lines: int = 40, since: int = 0) -> str:
+    """The last ``lines`` lines of ``path`` after byte ``since``."""
     try:
         with open(path, "rb") as handle:
             handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 64 * 1024))
+            handle.seek(max(since, handle.tell() - 64 * 1024))
             text = handle.read().decode("utf-8", "replace")
     except OSError:
         return "(no broker log)"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def _log_excerpt(path: Path, since: int = 0) -> str:
+    """What a failed start's log says: its first errors (the cause) and then its last lines."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(since)
+            text = handle.read(8 * 1024 * 1024).decode("utf-8", "replace")
+    except OSError:
+        return f"(no broker log at {path})"
+    lines = text.splitlines()
+    errors = [line for line in lines if re.search(r"\b(ERROR|FATAL)\b|Exception:", line)][:8]
+    parts = []
+    if errors:
+        parts.append("first errors:\n" + "\n".join(errors))
+    parts.append(f"last lines of {path}:\n" + "\n".join(lines[-20:]))
+    return "\n".join(parts)
 
 
 _LIVE: "weakref.WeakSet[DevBroker]" = weakref.WeakSet()
@@ -314,6 +332,7 @@ class DevBroker:
         self._own_workdir = workdir is None
         self._proc: subprocess.Popen | None = None
         self._log_handle = None
+        self._log_start = 0
 
     # ---- properties
 
@@ -384,7 +403,8 @@ class DevBroker:
                 break
             except KafkaDevBrokerError:
                 # A port taken between picking and binding: pick others, unless they were asked for.
-                if attempt + 1 < attempts and "Address already in use" in _tail(self.log_path, 200):
+                log = _log_excerpt(self.log_path, self._log_start)
+                if attempt + 1 < attempts and "Address already in use" in log:
                     self.port = self.controller_port = None
                     continue
                 raise
@@ -456,6 +476,7 @@ class DevBroker:
         props = self._write_properties()
         self._format(libs, props)
         self._log_handle = open(self.log_path, "ab")
+        self._log_start = self._log_handle.tell()
         self._log_handle.write(f"\n==== streamml dev broker starting {time.ctime()} ====\n".encode())
         self._log_handle.flush()
         self._proc = subprocess.Popen(
@@ -480,7 +501,7 @@ class DevBroker:
                 code = None if self._proc is None else self._proc.returncode
                 raise KafkaDevBrokerError(
                     f"the Kafka broker exited (code {code}) while starting; "
-                    f"last lines of {self.log_path}:\n{_tail(self.log_path)}"
+                    + _log_excerpt(self.log_path, self._log_start)
                 )
             if _accepts(self.port):
                 try:
@@ -496,7 +517,7 @@ class DevBroker:
             time.sleep(0.3)
         raise KafkaDevBrokerError(
             f"the Kafka broker did not serve clients on {self.bootstrap} within {timeout:.0f} s "
-            f"(last client error: {last_error!r}); last lines of {self.log_path}:\n{_tail(self.log_path)}"
+            f"(last client error: {last_error!r}); " + _log_excerpt(self.log_path, self._log_start)
         )
 
     def _terminate(self, timeout: float = 30) -> None:
@@ -637,17 +658,19 @@ def _stop_pid(pid: int, timeout: float = 30) -> None:
 
 
 def _cmd_start(args: argparse.Namespace) -> int:
-    state = _read_state()
+    state = _read_state() if args.detach else None
     if state and _is_our_broker(state["pid"]):
-        print(f"a dev broker is already running: {state['bootstrap']} (pid {state['pid']})")
-        return 0 if args.detach else 1
+        print(state["bootstrap"] if args.quiet else
+              f"a dev broker is already running: {state['bootstrap']} (pid {state['pid']})")  # fmt: skip
+        return 0
     broker = DevBroker(
         args.version,
         workdir=args.dir,
         port=args.port,
         keep=args.keep or args.dir is not None,
     )
-    print(f"starting Kafka {args.version} (the first run fetches its jars with Maven)...", flush=True)
+    print(f"starting Kafka {args.version} (the first run fetches its jars with Maven)...",
+          file=sys.stderr, flush=True)  # fmt: skip
     try:
         broker.start(timeout=args.timeout)
     except KafkaDevBrokerError as exc:
@@ -680,6 +703,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _on_term)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # even if inherited ignored
     try:
         while broker.running:
             time.sleep(0.5)
@@ -691,6 +715,7 @@ def _cmd_start(args: argparse.Namespace) -> int:
         return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         broker.stop()
 
 

@@ -222,6 +222,8 @@ class BinaryRelevance(_DictPassThrough, MultiLabelLearner):
         models = list(state["models"])
         if len(models) != len(self.labels_):
             raise ValueError(f"{len(models)} label models for {len(self.labels_)} labels")
+        if not all(isinstance(m, river_base.Classifier) for m in models):
+            raise ValueError("the saved state holds something other than River classifiers")
         self.models_ = models
 
 

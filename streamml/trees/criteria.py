@@ -20,7 +20,7 @@ Two criteria are provided:
 >>> round(float(multilabel_entropy(np.array([1.0, 2.0]), 4.0)), 6)   # p = (0.25, 0.5)
 1.811278
 >>> round(hoeffding_bound(1.0, 1e-7, 200), 6)
-0.200732
+0.200737
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _LN2 = math.log(2.0)
+_TINY = 1e-300
 
 
 def hoeffding_bound(value_range: float, delta: float, n: float) -> float:
@@ -69,7 +70,7 @@ def multilabel_entropy(positive: np.ndarray, total) -> np.ndarray:
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.divide(positive, total)
-    p = np.nan_to_num(p, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    p = np.nan_to_num(p, nan=0.0, posinf=1.0, neginf=0.0)
     return binary_entropy(p).sum(axis=0)
 
 
@@ -87,15 +88,49 @@ class EntropyCriterion:
         """``H(parent) - (n_L H(left) + n_R H(right)) / (n_L + n_R)`` for every candidate.
 
         ``parent_pos`` is ``(L,)``; ``left_pos``/``right_pos`` are ``(L, ...)`` and
-        ``left_n``/``right_n`` have the trailing shape ``(...)``.
+        ``left_n``/``right_n`` have the trailing shape ``(...)``. Positive weights above their
+        branch total (possible with Gaussian estimates) are clipped to it.
+
+        The children term is computed from weights, not fractions: with ``entr(t) = -t ln t``,
+        ``n h(a / n) = (entr(a) + entr(n - a) - entr(n)) / ln 2``, which needs no division per
+        label and candidate.
         """
         h_parent = float(multilabel_entropy(parent_pos, parent_n)) if parent_n > 0 else 0.0
-        h_left = multilabel_entropy(left_pos, left_n)
-        h_right = multilabel_entropy(right_pos, right_n)
+        n_labels = left_pos.shape[0]
+        total = _weighted_entropy(left_pos, left_n, n_labels) + _weighted_entropy(right_pos, right_n, n_labels)
         n = left_n + right_n
         with np.errstate(divide="ignore", invalid="ignore"):
-            children = (left_n * h_left + right_n * h_right) / n
-        return h_parent - np.nan_to_num(children, copy=False, nan=h_parent)
+            children = total / (n * _LN2)
+        return h_parent - _fill_nan(children, h_parent)
+
+
+def _weighted_entropy(pos: np.ndarray, n: np.ndarray, n_labels: int) -> np.ndarray:
+    """``sum_l n h(pos_l / n)`` in nats, over axis 0 of ``pos``: ``sum_l [entr(a) + entr(n - a)] - L entr(n)``."""
+    a = np.minimum(pos, n)
+    rest = np.subtract(n, a)
+    out = _xlogx(a)
+    out += _xlogx(rest)
+    total = out.sum(axis=0)
+    total -= n_labels * _xlogx(np.asarray(n, dtype=np.float64))
+    return -total
+
+
+def _fill_nan(a, value: float):
+    """``a`` with NaN replaced by ``value`` (in place for arrays)."""
+    if np.ndim(a):
+        np.copyto(a, value, where=np.isnan(a))
+        return a
+    return value if a != a else a
+
+
+def _xlogx(a: np.ndarray) -> np.ndarray:
+    """``a ln a`` with ``0 ln 0 = 0`` for ``a >= 0`` (numpy's vectorised log is much faster than entr)."""
+    out = np.maximum(a, _TINY)
+    if np.ndim(out):
+        np.log(out, out=out)
+        out *= a
+        return out
+    return np.log(out) * a
 
 
 class VarianceReductionCriterion:
@@ -122,15 +157,22 @@ class VarianceReductionCriterion:
         keep = v > 0
         if not keep.any():
             return np.zeros(shape)
-        inv = (1.0 / v[keep]).reshape((-1,) + (1,) * len(shape))
+        inv = 1.0 / v[keep]
+        n = left_n + right_n
         with np.errstate(divide="ignore", invalid="ignore"):
-            pl = np.clip(np.nan_to_num(left_pos[keep] / left_n, nan=0.0), 0.0, 1.0)
-            pr = np.clip(np.nan_to_num(right_pos[keep] / right_n, nan=0.0), 0.0, 1.0)
-            rel_left = (pl * (1.0 - pl) * inv).sum(axis=0)
-            rel_right = (pr * (1.0 - pr) * inv).sum(axis=0)
-            n = left_n + right_n
-            children = (left_n * rel_left + right_n * rel_right) / (n * keep.sum())
-        return 1.0 - np.nan_to_num(children, copy=False, nan=1.0)
+            # sum_l inv_l n_side p (1 - p) = sum_l inv_l a (n_side - a) / n_side
+            within = _weighted_variance(left_pos[keep], left_n, inv) + _weighted_variance(right_pos[keep], right_n, inv)
+            children = within / (n * keep.sum())
+        return 1.0 - _fill_nan(children, 1.0)
+
+
+def _weighted_variance(pos: np.ndarray, n: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    a = np.minimum(pos, n)
+    rest = np.subtract(n, a)
+    rest *= a
+    out = np.tensordot(inv, rest, axes=1)
+    out = out / n
+    return _fill_nan(out, 0.0)
 
 
 CRITERIA = {"entropy": EntropyCriterion, "variance": VarianceReductionCriterion}

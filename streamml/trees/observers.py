@@ -11,8 +11,8 @@ touches ``k + 1`` rows for ``k`` positive labels (:func:`class_rows` builds that
 labels append rows, so existing row numbers never move.
 
 :class:`GaussianObserver` keeps, per class and feature, the weighted sum and sum of squares of the
-values (for a Gaussian estimate of each class's distribution), and per feature the observed min and
-max. **Zeros are implicit**: the weight of class ``c`` at feature ``f`` is the class weight ``W_c``
+values (for a Gaussian estimate of each class's distribution) and the observed min and max.
+**Zeros are implicit**: the weight of class ``c`` at feature ``f`` is the class weight ``W_c``
 minus the weight of instances where ``f`` was missing, so a :class:`~streamml.schema.SparseRow`
 update only touches its non-zero entries, ``O((k + 1) nnz)``, while a dense row costs
 ``O((k + 1) d)``. The min and max account for implicit zeros (a feature absent from some sparse row
@@ -31,8 +31,10 @@ one-value-versus-rest binary splits.
 >>> mean, var, weight = obs.moments(np.array([0]))
 >>> mean.tolist(), var.tolist(), weight.tolist()
 ([[2.0, 1.0]], [[1.0, 1.0]], [[2.0, 2.0]])
->>> obs.bounds()[0].tolist(), obs.bounds()[1].tolist()
+>>> obs.bounds()[0].tolist(), obs.bounds()[1].tolist()   # of the total, per feature
 ([1.0, 0.0], [3.0, 2.0])
+>>> obs.bounds(np.array([2]), np.array([0, 1]))[0].tolist()   # of label 0
+[[1.0, 0.0]]
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
 __all__ = ["class_rows", "GaussianObserver", "NominalObserver", "N_SPLIT_POINTS"]
 
@@ -50,9 +51,44 @@ _FRACTIONS = np.arange(1, N_SPLIT_POINTS + 1) / (N_SPLIT_POINTS + 1)
 _EMPTY_ROWS = np.array([0, 1], dtype=np.intp)
 
 
+# Abramowitz & Stegun 26.2.17: 1 - Phi(x) = phi(x) (b1 t + ... + b5 t^5), t = 1 / (1 + p x), x >= 0,
+# with absolute error below 7.5e-8. Several times faster than scipy's ndtr on large arrays.
+_AS_P = 0.2316419
+_AS_B = (0.319381530, -0.356563782, 1.781477937, -1.821255978, 1.330274429)
+_INV_SQRT_2PI = 0.3989422804014327
+
+
+def normal_cdf(z: np.ndarray) -> np.ndarray:
+    """Standard normal CDF of ``z`` (absolute error < 7.5e-8); ``z`` may be overwritten."""
+    a = np.abs(z)
+    t = a * _AS_P
+    t += 1.0
+    np.reciprocal(t, out=t)
+    b1, b2, b3, b4, b5 = _AS_B
+    poly = t * b5
+    poly += b4
+    poly *= t
+    poly += b3
+    poly *= t
+    poly += b2
+    poly *= t
+    poly += b1
+    poly *= t
+    with np.errstate(over="ignore"):
+        a *= a
+    a *= -0.5
+    np.exp(a, out=a)
+    poly *= a
+    poly *= _INV_SQRT_2PI  # upper tail Q(|z|)
+    out = np.subtract(1.0, poly)
+    np.copyto(out, poly, where=z < 0)
+    np.copyto(out, z, where=np.isnan(z))
+    return out
+
+
 def class_rows(y: np.ndarray) -> np.ndarray:
     """The statistics rows an instance with label vector ``y`` updates: total, then labels or empty."""
-    pos = np.flatnonzero(y)
+    pos = y.nonzero()[0]
     if pos.shape[0] == 0:
         return _EMPTY_ROWS
     rows = np.empty(pos.shape[0] + 1, dtype=np.intp)
@@ -62,20 +98,19 @@ def class_rows(y: np.ndarray) -> np.ndarray:
 
 
 class GaussianObserver:
-    """Weighted sums and sums of squares per (class, feature), plus per-feature min and max."""
+    """Weighted sums, sums of squares, min and max per (class, feature)."""
 
-    __slots__ = ("weight", "sum", "sq", "missing", "min", "max", "n_obs", "n_dense", "n_explicit")
+    __slots__ = ("weight", "sum", "sq", "missing", "min", "max", "n_sparse", "n_explicit")
 
     def __init__(self, n_classes: int, n_features: int) -> None:
         self.weight = np.zeros(n_classes)
         self.sum = np.zeros((n_classes, n_features))
         self.sq = np.zeros((n_classes, n_features))
         self.missing: np.ndarray | None = None  # (C, d) weight of NaN values, allocated on first NaN
-        self.min = np.full(n_features, np.inf)
-        self.max = np.full(n_features, -np.inf)
-        self.n_obs = 0  # instances observed
-        self.n_dense = 0  # of which dense rows (every feature explicit)
-        self.n_explicit = np.zeros(n_features, dtype=np.int64)  # explicit entries from sparse rows
+        self.min = np.full((n_classes, n_features), np.inf)  # over explicit values
+        self.max = np.full((n_classes, n_features), -np.inf)
+        self.n_sparse = np.zeros(n_classes, dtype=np.int64)  # sparse rows seen per class
+        self.n_explicit = np.zeros((n_classes, n_features), dtype=np.int32)  # their explicit entries
 
     # ------------------------------------------------------------------ updates
     def update_dense(self, rows: np.ndarray, x: np.ndarray, w: float) -> None:
@@ -83,7 +118,6 @@ class GaussianObserver:
         s = x.sum()
         if s != s:  # some value is NaN (or +inf and -inf both)
             self._update_nan(rows, None, x, w)
-            self.n_dense += 1
             return
         self.weight[rows] += w
         if w == 1.0:
@@ -93,19 +127,17 @@ class GaussianObserver:
             wx = w * x
             self.sum[rows] += wx
             self.sq[rows] += wx * x
-        np.fmin(self.min, x, out=self.min)
-        np.fmax(self.max, x, out=self.max)
-        self.n_obs += 1
-        self.n_dense += 1
+        self.min[rows] = np.fmin(self.min[rows], x)
+        self.max[rows] = np.fmax(self.max[rows], x)
 
     def update_sparse(self, rows: np.ndarray, idx: np.ndarray, vals: np.ndarray, w: float) -> None:
         """Add a sparse row (non-zero ``vals`` at ``idx``; NaN = missing) to the classes ``rows``."""
         s = vals.sum()
+        r = rows[:, None]
         if s != s:
             self._update_nan(rows, idx, vals, w)
         else:
             self.weight[rows] += w
-            r = rows[:, None]
             if w == 1.0:
                 self.sum[r, idx] += vals
                 self.sq[r, idx] += vals * vals
@@ -113,24 +145,23 @@ class GaussianObserver:
                 wv = w * vals
                 self.sum[r, idx] += wv
                 self.sq[r, idx] += wv * vals
-            self.min[idx] = np.fmin(self.min[idx], vals)
-            self.max[idx] = np.fmax(self.max[idx], vals)
-            self.n_obs += 1
-        self.n_explicit[idx] += 1
+            self.min[r, idx] = np.fmin(self.min[r, idx], vals)
+            self.max[r, idx] = np.fmax(self.max[r, idx], vals)
+        self.n_sparse[rows] += 1
+        self.n_explicit[r, idx] += 1
 
     def _update_nan(self, rows: np.ndarray, idx: np.ndarray | None, vals: np.ndarray, w: float) -> None:
         nan = np.isnan(vals)
         if self.missing is None:
             self.missing = np.zeros_like(self.sum)
+        r = rows[:, None]
         where = np.flatnonzero(nan) if idx is None else idx[nan]
-        self.missing[rows[:, None], where] += w
+        self.missing[r, where] += w
         clean = np.where(nan, 0.0, vals)
         self.weight[rows] += w
+        cols: Any = slice(None) if idx is None else idx
         if idx is None:
-            cols: Any = slice(None)
-            r: Any = rows
-        else:
-            cols, r = idx, rows[:, None]
+            r = rows
         if w == 1.0:
             self.sum[r, cols] += clean
             self.sq[r, cols] += clean * clean
@@ -138,9 +169,8 @@ class GaussianObserver:
             wc = w * clean
             self.sum[r, cols] += wc
             self.sq[r, cols] += wc * clean
-        self.min[cols] = np.fmin(self.min[cols], vals)
-        self.max[cols] = np.fmax(self.max[cols], vals)
-        self.n_obs += 1
+        self.min[r, cols] = np.fmin(self.min[r, cols], vals)  # fmin/fmax skip NaN
+        self.max[r, cols] = np.fmax(self.max[r, cols], vals)
 
     # ------------------------------------------------------------------ growth
     def add_classes(self, n: int) -> None:
@@ -150,6 +180,10 @@ class GaussianObserver:
         self.sq = np.vstack([self.sq, np.zeros((n, d))])
         if self.missing is not None:
             self.missing = np.vstack([self.missing, np.zeros((n, d))])
+        self.min = np.vstack([self.min, np.full((n, d), np.inf)])
+        self.max = np.vstack([self.max, np.full((n, d), -np.inf)])
+        self.n_sparse = np.concatenate([self.n_sparse, np.zeros(n, dtype=np.int64)])
+        self.n_explicit = np.vstack([self.n_explicit, np.zeros((n, d), dtype=np.int32)])
 
     def add_features(self, n: int) -> None:
         """New features: every instance seen so far counts as a 0 there."""
@@ -158,18 +192,28 @@ class GaussianObserver:
         self.sq = np.hstack([self.sq, np.zeros((c, n))])
         if self.missing is not None:
             self.missing = np.hstack([self.missing, np.zeros((c, n))])
-        seen = 0.0 if self.n_obs else np.inf
-        self.min = np.concatenate([self.min, np.full(n, seen)])
-        self.max = np.concatenate([self.max, np.full(n, -seen)])
-        self.n_explicit = np.concatenate([self.n_explicit, np.full(n, self.n_obs - self.n_dense, dtype=np.int64)])
+        seen = self.weight > 0
+        self.min = np.hstack([self.min, np.where(seen[:, None], 0.0, np.full((c, n), np.inf))])
+        self.max = np.hstack([self.max, np.where(seen[:, None], 0.0, np.full((c, n), -np.inf))])
+        fill = np.repeat(self.n_sparse[:, None], n, axis=1).astype(np.int32)
+        self.n_explicit = np.hstack([self.n_explicit, fill])
 
     # --------------------------------------------------------------- estimates
-    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per-feature (min, max) of the observed values, implicit zeros included."""
-        implicit = (self.n_dense + self.n_explicit) < self.n_obs
+    def bounds(self, classes: np.ndarray | None = None, cols: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(min, max) of the observed values per class and feature, implicit zeros included.
+
+        Without ``classes``, the bounds of the total (row 0) per feature.
+        """
+        if classes is None:
+            mn, mx = self.min[0], self.max[0]
+            implicit = self.n_explicit[0] < self.n_sparse[0]
+        else:
+            sub = np.ix_(classes, cols) if cols is not None else classes
+            mn, mx = self.min[sub], self.max[sub]
+            implicit = self.n_explicit[sub] < self.n_sparse[classes, None]
         if not implicit.any():
-            return self.min.copy(), self.max.copy()
-        return np.where(implicit, np.fmin(self.min, 0.0), self.min), np.where(implicit, np.fmax(self.max, 0.0), self.max)
+            return mn.copy(), mx.copy()
+        return np.where(implicit, np.fmin(mn, 0.0), mn), np.where(implicit, np.fmax(mx, 0.0), mx)
 
     def feature_weight(self, classes: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Weight of each class at each feature in ``cols`` (missing values excluded)."""
@@ -196,16 +240,22 @@ class GaussianObserver:
         """Estimated weight of each class at or below each point.
 
         ``points`` is ``(F, P)`` (thresholds per feature); returns ``(left, weight)`` with ``left``
-        of shape ``(len(classes), F, P)`` from each class's Gaussian CDF, and ``weight`` the class
-        weights ``(len(classes), F)``.
+        of shape ``(len(classes), F, P)`` and ``weight`` the class weights ``(len(classes), F)``.
+        As in MOA and River, a class has no weight left of a point below its minimum and all of it
+        at or above its maximum; in between, the weight follows the class's Gaussian CDF.
         """
         mean, var, wf = self.moments(classes, features)
         std = np.sqrt(var)
         np.maximum(std, 1e-300, out=std)  # a constant class becomes a step at its value
+        pts = points[None, :, :]
         with np.errstate(over="ignore", invalid="ignore"):
-            z = (points[None, :, :] - mean[:, :, None]) / std[:, :, None]
-        left = ndtr(z)
-        left *= wf[:, :, None]
+            z = (pts - mean[:, :, None]) / std[:, :, None]
+        left = normal_cdf(z)
+        w3 = wf[:, :, None]
+        left *= w3
+        lo, hi = self.bounds(classes, features)
+        left[pts < lo[:, :, None]] = 0.0
+        np.copyto(left, w3, where=pts >= hi[:, :, None])
         return left, wf
 
     def candidate_points(self, features: np.ndarray) -> np.ndarray:
@@ -216,7 +266,7 @@ class GaussianObserver:
 
     def nbytes(self) -> int:
         n = self.weight.nbytes + self.sum.nbytes + self.sq.nbytes + self.min.nbytes + self.max.nbytes
-        n += self.n_explicit.nbytes + (self.missing.nbytes if self.missing is not None else 0)
+        n += self.n_sparse.nbytes + self.n_explicit.nbytes + (self.missing.nbytes if self.missing is not None else 0)
         return n + 200
 
     # ------------------------------------------------------------- persistence
@@ -228,8 +278,7 @@ class GaussianObserver:
             "missing": self.missing,
             "min": self.min,
             "max": self.max,
-            "n_obs": int(self.n_obs),
-            "n_dense": int(self.n_dense),
+            "n_sparse": self.n_sparse,
             "n_explicit": self.n_explicit,
         }
 
@@ -243,9 +292,8 @@ class GaussianObserver:
         obs.missing = None if m is None else np.asarray(m, dtype=np.float64)
         obs.min = np.asarray(state["min"], dtype=np.float64)
         obs.max = np.asarray(state["max"], dtype=np.float64)
-        obs.n_obs = int(state["n_obs"])
-        obs.n_dense = int(state["n_dense"])
-        obs.n_explicit = np.asarray(state["n_explicit"], dtype=np.int64)
+        obs.n_sparse = np.asarray(state["n_sparse"], dtype=np.int64)
+        obs.n_explicit = np.asarray(state["n_explicit"], dtype=np.int32)
         return obs
 
 

@@ -20,12 +20,6 @@ from connectors.kafka.devbroker import DevBroker, KafkaDevBrokerError, fetch_jar
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# kafka-python 3.0 loads its protocol schemas with importlib.resources' legacy helpers.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:read_text is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:open_text is deprecated:DeprecationWarning"),
-]
-
 
 def _producer(broker: DevBroker, **config) -> KafkaProducer:
     return KafkaProducer(
@@ -343,3 +337,25 @@ def test_concurrent_fetches_run_maven_once(tmp_path, fake_maven):
     assert errors == []
     assert len(results) == 3 and len(set(results)) == 1
     assert len(fake_maven.calls) == 1 and fake_maven.max_active == 1
+
+
+def _load_kafka_conftest():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kafka_tests_conftest", Path(__file__).with_name("conftest.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_missing_java_skips_unless_kafka_is_required(monkeypatch):
+    conftest = _load_kafka_conftest()
+    monkeypatch.setattr(conftest, "java_and_maven_available", lambda: "mvn was not found on PATH")
+    monkeypatch.delenv("STREAMML_REQUIRE_KAFKA", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="mvn was not found"):
+        conftest.kafka_prerequisites_or_skip()
+    monkeypatch.setenv("STREAMML_REQUIRE_KAFKA", "1")
+    with pytest.raises(pytest.fail.Exception, match="STREAMML_REQUIRE_KAFKA.*mvn was not found"):
+        conftest.kafka_prerequisites_or_skip()
+    monkeypatch.setattr(conftest, "java_and_maven_available", lambda: None)
+    conftest.kafka_prerequisites_or_skip()  # all there: neither skips nor fails
