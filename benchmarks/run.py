@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         "and includes the interpreter and libraries (about 100 MB). Speeds are whole-run figures on a "
         "shared machine: compare the ratios measured in the same run.", "",
     ]
-    text = "\n".join(header) + "\n".join(sections)
+    text = "\n".join(header) + "\n" + "\n".join(sections)
     Path(args.out).write_text(text)
     print(f"wrote {args.out}")
     return 0

@@ -307,7 +307,7 @@ def read_header(path: PathLike) -> ArffHeader:
     with open_text(path) as f:
         lineno = 0
         for lineno, raw in enumerate(f, 1):
-            s = raw.strip()
+            s = raw.strip().lstrip("\ufeff") if lineno == 1 else raw.strip()
             if not s or s[0] == "%":
                 continue
             keyword = s.split(None, 1)[0].lower()
@@ -473,6 +473,8 @@ class ArffStream(Stream):
         The schema's name (default: the file name without ``.arff`` and compression suffix).
 
     See the module documentation for the label, nominal, missing-value and NaN policies.
+    ``n_instances`` is ``None`` until a full pass has counted the instances (counting them up
+    front would mean reading the whole file).
 
     >>> import tempfile
     >>> from pathlib import Path
@@ -588,6 +590,7 @@ class ArffStream(Stream):
 
     def __iter__(self) -> Iterator[tuple[Row, np.ndarray]]:
         errors = self.errors
+        errors.count = 0
         errors.first.clear()
         skip = self.on_error == "skip"
         source = str(self.path)

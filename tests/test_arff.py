@@ -436,6 +436,27 @@ def test_bad_line_names_file_and_line(tmp_path, bad_line, needle):
     assert skipping.errors.count == 1 and f"bad.arff:{line}:" in skipping.errors.first[0]
 
 
+def test_lines_whose_errors_cancel_out_in_a_chunk_are_still_caught(tmp_path):
+    # 3 values then 5 values: as many as two good lines (and read together, plausible ones), but
+    # neither line is good.
+    path = write(tmp_path / "bad.arff", BAD_HEADER + GOOD * 20 + "1,0,1\n1,0,1,0,1\n" + GOOD * 20)
+    stream = ArffStream(path, on_error="skip")
+    assert len(list(stream)) == 40 and stream.errors.count == 2
+    assert "bad.arff:27:" in stream.errors.first[0] and "bad.arff:28:" in stream.errors.first[1]
+    sparse = write(tmp_path / "bads.arff", BAD_HEADER + "{0 1}\n" * 20 + "{0 1,2}\n{0 1 3,1}\n" + "{0 1}\n" * 20)
+    stream = ArffStream(sparse, on_error="skip")
+    assert len(list(stream)) == 40 and stream.errors.count == 2
+
+
+def test_quoted_question_mark_is_a_value_not_missing(tmp_path):
+    path = write(tmp_path / "q.arff", "@relation 'q: -C 1'\n@attribute l {0,1}\n@attribute c {a,'?'}\n"
+                 "@attribute d {a,'?'}\n@data\n1,'?' ,'?'\n0,?,a \n{1 '?'}\n")
+    rows = dense_rows(ArffStream(path))
+    assert rows[0] == ([1.0, 1.0], [True])
+    assert math.isnan(rows[1][0][0]) and rows[1][0][1] == 0.0
+    assert rows[2] == ([1.0, 0.0], [False])
+
+
 def test_skip_counts_every_bad_line_and_restarts_on_each_pass(tmp_path):
     path = write(tmp_path / "bad.arff", BAD_HEADER + GOOD + "x,0,1,1\n" + GOOD + "1,0,1,q\n1,0\n" + GOOD)
     stream = ArffStream(path, on_error="skip")
