@@ -18,10 +18,8 @@ Datasets other than ``yeast`` (from River's wheel) come from ``../shared/dataset
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from results_md import RESULTS, stamp, update_section  # noqa: E402
 from suites import SUITES, Pair  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -64,8 +63,18 @@ def evaluate(dataset: str, spec: str, max_instances: int | None, window: int, ti
 def dataset_available(name: str) -> bool:
     if name == "yeast" or name.startswith("synthetic"):
         return True
-    data = _env().get("STREAMML_DATA", "")
-    return any(Path(d).is_dir() and any(Path(d).glob(f"{name}.*")) for d in data.split(os.pathsep) if d)
+    env = _env()
+    previous = os.environ.get("STREAMML_DATA")
+    os.environ["STREAMML_DATA"] = env.get("STREAMML_DATA", "")
+    try:
+        from streamml.datasets import find
+
+        return find(name) is not None
+    finally:
+        if previous is None:
+            os.environ.pop("STREAMML_DATA", None)
+        else:
+            os.environ["STREAMML_DATA"] = previous
 
 
 def fmt(v, digits: int = 4) -> str:
@@ -81,6 +90,15 @@ def run_suite(name: str, datasets: list[str] | None, max_instances: int | None, 
     rows: list[dict] = []
     ratios: list[tuple[str, Pair, dict, dict]] = []
     skipped: list[str] = []
+    done: dict[tuple[str, str], dict] = {}  # a peer shared by several pairs runs once per dataset
+
+    def run(dataset: str, spec: str) -> dict:
+        if (dataset, spec) not in done:
+            done[dataset, spec] = result = evaluate(dataset, spec, max_instances, window, timeout)
+            rows.append(result)
+            print(_line(result), flush=True)
+        return done[dataset, spec]
+
     for dataset in datasets or suite.datasets:
         if not dataset_available(dataset):
             skipped.append(dataset)
@@ -88,15 +106,30 @@ def run_suite(name: str, datasets: list[str] | None, max_instances: int | None, 
         for pair in suite.pairs:
             if dataset in pair.skip:
                 continue
-            ours = evaluate(dataset, pair.ours, max_instances, window, timeout)
-            rows.append(ours)
-            print(_line(ours), flush=True)
-            if pair.peer:
-                peer = evaluate(dataset, pair.peer, max_instances, window, timeout)
-                rows.append(peer)
-                print(_line(peer), flush=True)
-                ratios.append((dataset, pair, ours, peer))
-    return render(name, suite.description, rows, ratios, skipped, max_instances, window)
+            ours = run(dataset, pair.ours)
+            if pair.peer and dataset not in pair.peer_skip:
+                ratios.append((dataset, pair, ours, run(dataset, pair.peer)))
+    text = render(name, suite.description, rows, ratios, skipped, max_instances, window)
+    if suite.reference and not max_instances:
+        text += render_reference(suite, done)
+    return text
+
+
+def render_reference(suite, done: dict[tuple[str, str], dict]) -> str:
+    lines = ["", suite.reference_note, "",
+             "| dataset | model | metric | ours | reference | ours − reference | within tolerance |",
+             "|---|---|---|---:|---:|---:|---|"]
+    for spec, per_dataset in suite.reference.items():
+        for dataset, figures in per_dataset.items():
+            ours = done.get((dataset, spec))
+            for metric, ref in figures.items():
+                if ours is None or "error" in ours:
+                    lines.append(f"| {dataset} | `{spec}` | {metric} | – | {ref:.4f} | – | not run |")
+                    continue
+                delta = ours[metric] - ref
+                ok = "yes" if delta >= -suite.tolerance else "**no**"
+                lines.append(f"| {dataset} | `{spec}` | {metric} | {ours[metric]:.4f} | {ref:.4f} | {delta:+.4f} | {ok} |")
+    return "\n".join(lines) + "\n"
 
 
 def _line(r: dict) -> str:
@@ -106,7 +139,9 @@ def _line(r: dict) -> str:
 
 
 def render(name, description, rows, ratios, skipped, max_instances, window) -> str:
-    lines = [f"## Suite `{name}`", "", description, ""]
+    lines = [f"## Suite `{name}`", "", description, "",
+             "Each evaluation ran in its own process (`streamml evaluate --json`), so peak RSS is per model "
+             "and includes the interpreter and libraries (about 100 MB).", ""]
     lines.append(f"Prequential over {'the first ' + str(max_instances) + ' instances' if max_instances else 'the whole stream'}, window {window}. "
                  "Example-based metrics count an instance whose true and predicted label sets are both empty as 1.")
     lines.append("")
@@ -135,14 +170,6 @@ def render(name, description, rows, ratios, skipped, max_instances, window) -> s
     return "\n".join(lines) + "\n"
 
 
-def machine() -> str:
-    import numpy
-    import river
-
-    return (f"{platform.node() or 'host'}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-            f"NumPy {numpy.__version__}, River {river.__version__}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="suite(s) to run (default: all)")
@@ -150,23 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-instances", type=int, default=None)
     parser.add_argument("--window", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per evaluation")
-    parser.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
 
-    command = "python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    sections = [run_suite(s, args.datasets, args.max_instances, args.window, args.timeout) for s in (args.suite or sorted(SUITES))]
-    header = [
-        "# Benchmark results", "",
-        f"Command: `{command.strip()}`  ",
-        f"Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
-        f"Machine: {machine()}", "",
-        "Each evaluation ran in its own process (`streamml evaluate --json`), so peak RSS is per model "
-        "and includes the interpreter and libraries (about 100 MB). Speeds are whole-run figures on a "
-        "shared machine: compare the ratios measured in the same run.", "",
-    ]
-    text = "\n".join(header) + "\n" + "\n".join(sections)
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out}")
+    command = ("python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    for suite in args.suite or sorted(SUITES):
+        text = run_suite(suite, args.datasets, args.max_instances, args.window, args.timeout)
+        update_section(f"suite:{suite}", text.replace("\n\n", "\n\n" + stamp(command) + "\n", 1), Path(args.out))
+        print(f"updated section suite:{suite} of {args.out}")
     return 0
 
 

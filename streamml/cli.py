@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-instances", type=int, default=None, metavar="N", help="stop after N instances")
     ev.add_argument("--delay", type=int, default=0, metavar="K", help="reveal each label K instances after its prediction")
     ev.add_argument("--record-every", type=int, default=None, metavar="N", help="record curve points every N instances")
+    ev.add_argument("--size-every", type=int, default=None, metavar="N", help="record the serialised model size every N instances")
     ev.add_argument("--empty-score", type=float, choices=[0.0, 1.0], default=1.0,
                     help="example-based score of an instance with empty true and predicted label sets: 1 (default, MEKA) or 0 (River)")
     ev.add_argument("--labels", default=None, metavar="SPEC", help="label columns for CSV/JSONL/Parquet without metadata: names, first:N, last:N, prefix:P")
@@ -74,6 +75,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         max_instances=args.max_instances,
         delay=args.delay,
         record_every=args.record_every,
+        size_every=args.size_every,
         empty_score=args.empty_score,
         progress=args.progress,
     )
