@@ -44,6 +44,7 @@ import os
 import pickle
 import struct
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ __all__ = [
     "loads",
     "save",
     "load",
+    "atomic_write",
     "model_size",
 ]
 
@@ -351,15 +353,21 @@ def loads(data: bytes | bytearray | memoryview, source: str = "<bytes>") -> Mult
         raise PersistenceError(f"{source}: invalid model description ({type(e).__name__}: {e})") from e
 
 
-def save(model: MultiLabelLearner, path: str | os.PathLike) -> int:
-    """Write ``model`` to ``path`` atomically (temp file, fsync, rename). Returns the byte count."""
-    data = dumps(model)
+def atomic_write(path: str | os.PathLike, chunks: Iterable[bytes | memoryview]) -> int:
+    """Write ``chunks`` to ``path`` so that a crash leaves the old file or the new one, never a mix.
+
+    The bytes go to a temporary file in the same folder, which is flushed and fsynced, then
+    renamed over ``path``; the folder is fsynced too, so the rename itself survives a power loss.
+    Returns the byte count.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    size = 0
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for chunk in chunks:
+                size += f.write(chunk)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -367,7 +375,17 @@ def save(model: MultiLabelLearner, path: str | os.PathLike) -> int:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    return len(data)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    return size
+
+
+def save(model: MultiLabelLearner, path: str | os.PathLike) -> int:
+    """Write ``model`` to ``path`` atomically (see :func:`atomic_write`). Returns the byte count."""
+    return atomic_write(path, [dumps(model)])
 
 
 def load(path: str | os.PathLike) -> MultiLabelLearner:

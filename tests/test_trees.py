@@ -390,7 +390,9 @@ def test_dict_api_and_registration():
     assert set(model.predict_proba_one({"a": 1.0})) == {"x", "y"}
     seen = {}
     register_all(lambda name, factory, description: seen.setdefault(name, factory))
-    assert seen == {"mlht": MLHT, "mlht-ps": MLHTPrunedSets, "isoup": ISOUPTree}
+    from streamml.trees import MLHAT
+
+    assert seen == {"mlht": MLHT, "mlht-ps": MLHTPrunedSets, "isoup": ISOUPTree, "mlhat": MLHAT}
 
 
 # ---------------------------------------------------------------------- real data: Yeast

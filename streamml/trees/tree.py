@@ -353,6 +353,20 @@ class HoeffdingTreeEngine(MultiLabelLearner):
         leaf = self._sort(x)
         rows = class_rows(y)
         self._learn_model(leaf, x, y, rows, w)
+        if self._update_leaf(leaf, x, y, rows, w):
+            if len(leaf.labelsets) > 1 and (self.max_depth is None or leaf.depth < self.max_depth):
+                self._attempt_split(leaf)
+        if self.max_byte_size is not None:
+            self._since_memory_check += w
+            if self._since_memory_check >= self.memory_estimate_period:
+                self._enforce_memory()
+
+    def _update_leaf(self, leaf: Leaf, x: Row, y: np.ndarray, rows: np.ndarray, w: float) -> bool:
+        """Add an instance to the leaf's statistics, labelset counts and observers.
+
+        Returns True when ``grace_period`` weight has been observed since the last split attempt
+        (the caller decides whether to attempt a split).
+        """
         leaf.stats[rows] += w
         key = rows.tobytes()
         count = leaf.labelsets.get(key, 0.0) + w
@@ -373,12 +387,8 @@ class HoeffdingTreeEngine(MultiLabelLearner):
             seen = obs.weight[0]
             if seen - leaf.last_eval >= self.grace_period:
                 leaf.last_eval = seen
-                if len(leaf.labelsets) > 1 and (self.max_depth is None or leaf.depth < self.max_depth):
-                    self._attempt_split(leaf)
-        if self.max_byte_size is not None:
-            self._since_memory_check += w
-            if self._since_memory_check >= self.memory_estimate_period:
-                self._enforce_memory()
+                return True
+        return False
 
     # ---------------------------------------------------------------- splitting
     def _candidates(self, leaf: Leaf) -> tuple[np.ndarray, list[tuple[int, bool, float]]] | None:

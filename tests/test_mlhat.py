@@ -1,0 +1,390 @@
+"""Tests of MLHAT (streamml.trees.mlhat) and its leaf models (streamml.trees.leaf_models)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from streamml.evaluate import prequential
+from streamml.generators import Drift, MultiLabelDriftStream
+from streamml.persistence import dumps, loads
+from streamml.schema import SparseRow
+from streamml.trees import MLHAT
+from streamml.trees.leaf_models import BaggedLogistic, Instance, LabelCombinationKNN
+from streamml.trees.mlhat import alternate_bound, alternate_decision, combine_leaf_probabilities
+
+
+@pytest.fixture(autouse=True)
+def _hmac_home(tmp_path, monkeypatch):
+    # ADWIN detectors are saved as signed pickles: keep the key file in a temporary home
+    monkeypatch.setenv("STREAMML_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("STREAMML_HMAC_KEY", raising=False)
+
+
+def _root_leaf(model: MLHAT):
+    return model._leaf[model._root]
+
+
+def _leaf_proba(model: MLHAT, node: int, inst: Instance):
+    leaf = model._leaf[node]
+    kind = model.leaf_model_kind(leaf)
+    if kind == "none":
+        return None
+    if kind == "majority":
+        return leaf.mode.astype(float)
+    return (leaf.model.knn if kind == "knn" else leaf.model.lr).proba(inst)
+
+
+# ------------------------------------------------------------------------------ drift
+def test_abrupt_drift_triggers_a_switch_and_recovery():
+    stream = MultiLabelDriftStream(
+        n_instances=8000, n_features=4, n_labels=4, n_groups=2, strength=6.0,
+        drifts=[Drift(4000, kind="mapping")], seed=11,
+    )  # fmt: skip
+    model = MLHAT(seed=0, delta=1e-2, grace_period=100)  # splits early enough to have branches before the drift
+    result = prequential(stream, {"mlhat": model}, window=500, record_every=500, progress=False)[0]
+    f1 = {c["n"]: c["window_micro_f1"] for c in result.curve}
+
+    assert model.splits(), "the tree must have branches for alternates to grow"
+    switches = [e["n"] for e in model.events if e["kind"] == "switch"]
+    assert any(4000 <= n < 6000 for n in switches), model.events
+    # the drift hurts, the switch repairs
+    assert f1[4500] < f1[4000] - 0.1
+    assert f1[6500] > f1[4500] + 0.08
+    report = model.evaluation_report()
+    assert report["n_nodes"] == model.n_nodes
+    assert {e["kind"] for e in report["events"]} <= {"alternate", "switch", "prune"}
+    assert all(set(e) == {"n", "kind", "node"} for e in report["events"])
+    assert report["n_switches"] == len(switches)
+
+
+def test_alternates_start_on_warning_and_only_at_main_branches():
+    stream = MultiLabelDriftStream(n_instances=3000, n_features=4, n_labels=4, n_groups=2, strength=6.0, seed=11)
+    model = MLHAT(seed=0, delta=1e-2, grace_period=100)
+    for x, y in stream:
+        model.learn_row(x, y)
+    started = [e for e in model.events if e["kind"] == "alternate"]
+    assert started, "a warning (a rise of a branch's loss) must start an alternate"
+    for n in range(len(model._alt)):
+        if model._alt[n] >= 0:
+            assert model._feature[n] >= 0 and not model._bg[n]  # only branches of the main tree hold one
+            assert model._bg[model._alt[n]]
+
+
+# ----------------------------------------------------------------- switch arithmetic
+def test_alternate_bound_hand_computed():
+    # p = 0.2, n_alt = n_main = 400: 2 * 0.2 * 0.8 * ln(2 / 0.05) * (1/400 + 1/400)
+    expected = math.sqrt(0.32 * math.log(40.0) * 0.005)
+    assert alternate_bound(0.2, 400, 400) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(0.0768258, abs=1e-7)
+    # unequal sizes: p = 0.1, n_alt = 200, n_main = 1000
+    assert alternate_bound(0.1, 200, 1000) == pytest.approx(math.sqrt(0.18 * math.log(40.0) * 0.006), rel=1e-12)
+    assert alternate_bound(0.0, 200, 200) == 0.0
+
+
+def test_alternate_decision_hand_computed():
+    # bound(0.3, 400, 400) = sqrt(0.42 ln 40 * 0.005) = 0.0880
+    assert alternate_decision(0.30, 0.21, 400, 400) == "switch"  # lower by 0.09 > 0.088
+    assert alternate_decision(0.30, 0.22, 400, 400) is None  # lower by 0.08 < 0.088
+    assert alternate_decision(0.30, 0.39, 400, 400) == "prune"
+    assert alternate_decision(0.30, 0.38, 400, 400) is None
+    # a perfect main node: any error of the alternate prunes it
+    assert alternate_decision(0.0, 0.01, 400, 400) == "prune"
+    assert alternate_decision(0.0, 0.0, 400, 400) is None
+
+
+# -------------------------------------------------------------- leaf combination
+def test_inverse_squared_hamming_weighting_hand_computed():
+    # leaf A: P = (0.9, 0.2), loss 0.5 -> weight 4; leaf B: P = (0.3, 0.6), loss 0.25 -> weight 16
+    # label 0: (4 * 0.9 + 16 * 0.3) / 20 = 0.42; label 1: (4 * 0.2 + 16 * 0.6) / 20 = 0.52
+    pred, p = combine_leaf_probabilities([np.array([0.9, 0.2]), np.array([0.3, 0.6])], [0.5, 0.25])
+    assert p == pytest.approx([0.42, 0.52])
+    assert pred.tolist() == [False, True]
+    # a leaf without recorded error is not divided (weight 1, as in the reference)
+    pred, p = combine_leaf_probabilities([np.array([1.0]), np.array([0.0])], [0.0, 0.5])
+    assert p == pytest.approx([1.0 / 5.0])  # (1 * 1 + 4 * 0) / (1 + 4)
+    # P(True) >= P(False) predicts relevant: a tie is relevant
+    pred, p = combine_leaf_probabilities([np.array([0.5])], [0.3])
+    assert pred.tolist() == [True]
+
+
+def test_model_combines_main_and_grown_alternate_leaves():
+    stream = MultiLabelDriftStream(n_instances=3000, n_features=4, n_labels=4, n_groups=2, strength=6.0, seed=11)
+    model = MLHAT(seed=0, delta=1e-2, grace_period=100)
+    rows = list(stream)
+    checked = 0
+    for x, y in rows:
+        path = model._walk(model._root, x)
+        alts = [model._walk(model._alt[n], x)[-1] for n in path[:-1] if model._alt[n] >= 0]
+        grown = [a for a in alts if model._leaf[a].stats[0] > model.drift_window_threshold]
+        if grown:
+            inst = Instance(x, model.n_features_)
+            leaves = [path[-1]] + grown
+            probas = [_leaf_proba(model, n, inst) for n in leaves]
+            keep = [(p, model.node_loss(n)) for p, n in zip(probas, leaves) if p is not None]
+            expected_pred, expected = combine_leaf_probabilities([p for p, _ in keep], [h for _, h in keep])
+            pred, proba = model.predict_row_and_proba(x)
+            np.testing.assert_allclose(proba, expected, rtol=1e-12)
+            assert pred.tolist() == expected_pred.tolist()
+            checked += 1
+        model.learn_row(x, y)
+    assert checked > 50
+
+
+# ------------------------------------------------------------------ leaf models
+def test_pure_leaf_predicts_its_labelset():
+    model = MLHAT(seed=0)
+    assert model.predict_row(np.zeros(2)).tolist() == []
+    for v in range(5):
+        model.learn_row(np.array([v, -v], dtype=float), np.array([True, False, True]))
+    leaf = _root_leaf(model)
+    assert model.leaf_model_kind(leaf) == "majority"
+    pred, proba = model.predict_row_and_proba(np.array([100.0, 3.0]))
+    assert pred.tolist() == [True, False, True]
+    assert proba.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_knn_decides_below_the_cardinality_threshold():
+    model = MLHAT(seed=0)
+    model.learn_row(np.array([0.0, 0.0]), np.array([True, False]))
+    model.learn_row(np.array([4.0, 0.0]), np.array([False, True]))
+    leaf = _root_leaf(model)
+    assert model.leaf_model_kind(leaf) == "knn"
+    # distances 1 and 3 -> votes 1 and 1/3: P(label 0) = 1 / (4/3) = 0.75
+    pred, proba = model.predict_row_and_proba(np.array([1.0, 0.0]))
+    assert proba == pytest.approx([0.75, 0.25])
+    assert pred.tolist() == [True, False]
+    # an exact match takes its labelset with probability 1
+    pred, proba = model.predict_row_and_proba(np.array([4.0, 0.0]))
+    assert proba.tolist() == [0.0, 1.0]
+    # only the k = 4 nearest vote: two far instances of label 0 change nothing near (4, 0)
+    model.learn_row(np.array([3.0, 0.0]), np.array([False, True]))
+    model.learn_row(np.array([5.0, 0.0]), np.array([False, True]))
+    model.learn_row(np.array([100.0, 0.0]), np.array([True, False]))
+    _, proba = model.predict_row_and_proba(np.array([4.5, 0.0]))
+    # neighbours (4,0) d .5, (5,0) d .5, (3,0) d 1.5 -> label 1; (0,0) d 4.5 -> label 0
+    votes = np.array([2.0, 2.0, 1 / 1.5, 1 / 4.5])
+    assert proba[0] == pytest.approx(votes[3] / votes.sum())
+
+
+def test_knn_window_slides():
+    knn = LabelCombinationKNN(n_features=1, n_labels=1, k=1, window=3)
+    for v, lab in [(0.0, True), (1.0, False), (2.0, False), (3.0, False)]:
+        knn.learn(Instance(np.array([v]), 1), np.array([lab]))
+    # (0, True) left the window: the nearest to -1 is now (1, False)
+    assert knn.proba(Instance(np.array([-1.0]), 1)).tolist() == [0.0]
+
+
+def test_bagged_logistic_takes_over_past_the_thresholds():
+    rng = np.random.default_rng(3)
+    model = MLHAT(seed=0, cardinality_th=60, leaf_selection="reference", bootstrap_sampling=False)
+    kinds = []
+    for _ in range(100):
+        x = rng.normal(size=2)
+        model.learn_row(x, np.array([x[0] > 0, x[1] > 0]))
+        kinds.append(model.leaf_model_kind(_root_leaf(model)))
+    assert kinds[50] == "knn" and kinds[-1] == "bagging"
+    assert kinds.index("bagging") == 59  # weight 60 reached (every weight is 1 without Poisson)
+    x = np.array([1.5, -0.7])
+    leaf = _root_leaf(model)
+    expected = leaf.model.lr.proba(Instance(x, 2))
+    np.testing.assert_allclose(model.predict_proba_row(x), expected, rtol=1e-12)
+    assert model.predict_row(np.array([2.0, -2.0])).tolist() == [True, False]
+
+
+def test_loss_based_selection_keeps_the_knn_where_the_linear_models_fail():
+    rng = np.random.default_rng(5)
+    rows = [rng.uniform(-1, 1, size=2) for _ in range(1200)]
+    data = [(x, np.array([(x[0] > 0) != (x[1] > 0), x[0] > 0])) for x in rows]  # label 0 is XOR
+    kinds = {}
+    for selection in ("reference", "loss"):
+        model = MLHAT(seed=0, leaf_selection=selection, delta=1e-300, tau=0.0)  # a single leaf
+        for x, y in data:
+            model.learn_row(x, y)
+        kinds[selection] = model.leaf_model_kind(_root_leaf(model))
+    assert kinds == {"reference": "bagging", "loss": "knn"}
+
+
+def test_bagged_logistic_vectorised_step_matches_per_member_updates():
+    rng = np.random.default_rng(0)
+    bag = BaggedLogistic(3, 2, n_models=4, lr=0.3, intercept_lr=0.01)
+    singles = [BaggedLogistic(3, 2, n_models=1, lr=0.3, intercept_lr=0.01) for _ in range(4)]
+    for _ in range(50):
+        x = rng.normal(size=3)
+        y = np.array([x[0] > 0, x[1] + x[2] > 0])
+        ks = rng.poisson(1.0, 4)
+        bag.learn(Instance(x, 3), y, 1.5, ks)
+        for m, k in enumerate(ks):
+            singles[m].learn(Instance(x, 3), y, 1.5 * k, np.array([1]))
+    for m in range(4):
+        np.testing.assert_allclose(bag.W[:, m, :], singles[m].W[:, 0, :], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(bag.b[m], singles[m].b[0], rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------------------------------ Poisson weights
+def test_poisson_weighting_never_drops_and_is_seeded():
+    rng = np.random.default_rng(1)
+    rows = [(rng.normal(size=2), np.array([True, False])) for _ in range(300)]
+
+    def weights(seed):
+        model = MLHAT(seed=seed)
+        for x, y in rows:
+            model.learn_row(x, y)
+        return _root_leaf(model).model.weight
+
+    w0 = weights(0)
+    assert w0 == weights(0)  # reproducible
+    assert w0 != weights(1)
+    # k = 0 keeps weight 1, so the total weight is at least the instance count
+    assert w0 >= 300 and w0 > 340  # E[weight] = P(k=0) + E[k] = 1.37 per instance
+    model = MLHAT(bootstrap_sampling=False)
+    for x, y in rows:
+        model.learn_row(x, y)
+    assert _root_leaf(model).model.weight == 300
+
+
+# ------------------------------------------------------------- persistence, clone
+def _drift_rows(n=4000, sparse=None):
+    stream = MultiLabelDriftStream(
+        n_instances=n, n_features=4, n_labels=4, n_groups=2, strength=6.0,
+        drifts=[Drift(n // 2, kind="mapping")], sparse_density=sparse, seed=11,
+    )  # fmt: skip
+    return list(stream)
+
+
+def test_persistence_round_trip_gives_identical_later_predictions():
+    rows = _drift_rows()
+    model = MLHAT(seed=3, delta=1e-2, grace_period=100)
+    for x, y in rows[:2500]:
+        model.learn_row(x, y)
+    assert model.n_nodes > 1 and model.events
+    copy = loads(dumps(model))
+    assert copy.events == model.events and copy.n_nodes == model.n_nodes
+    for x, y in rows[2500:]:
+        p1, q1 = model.predict_row_and_proba(x)
+        p2, q2 = copy.predict_row_and_proba(x)
+        assert p1.tolist() == p2.tolist()
+        np.testing.assert_array_equal(q1, q2)
+        model.learn_row(x, y)
+        copy.learn_row(x, y)
+    assert copy.events == model.events
+    assert copy.evaluation_report() == model.evaluation_report()
+
+
+def test_clone_is_a_fresh_model_with_the_same_parameters():
+    rows = _drift_rows(1500)
+    model = MLHAT(seed=5, delta=1e-2, grace_period=100, knn_window=50)
+    for x, y in rows:
+        model.learn_row(x, y)
+    twin = model.clone()
+    assert isinstance(twin, MLHAT) and twin._get_params() == model._get_params()
+    assert twin.n_nodes == 1 and twin.n_labels == 0 and twin.events == []
+    fresh = MLHAT(seed=5, delta=1e-2, grace_period=100, knn_window=50)
+    for x, y in rows:
+        twin.learn_row(x, y)
+        fresh.learn_row(x, y)
+    assert twin.events == fresh.events == model.events
+    x = rows[-1][0]
+    np.testing.assert_array_equal(twin.predict_proba_row(x), model.predict_proba_row(x))
+
+
+# ------------------------------------------------------------------ label growth
+def test_label_growth():
+    rng = np.random.default_rng(2)
+    model = MLHAT(seed=0, cardinality_th=30, leaf_selection="reference")
+    for _ in range(50):
+        x = rng.normal(size=3)
+        model.learn_row(x, np.array([x[0] > 0, x[1] > 0]))
+    assert model.predict_row(np.zeros(3)).shape == (2,)
+    x = rng.normal(size=3)
+    model.learn_row(x, np.array([x[0] > 0, x[1] > 0, True]))  # a third label appears
+    assert model.n_labels == 3
+    leaf = _root_leaf(model)
+    assert leaf.model.knn.Y.shape[1] == 3 and leaf.model.lr.W.shape[2] == 3
+    assert leaf.model.knn.Y[:, 2].sum() == 1  # earlier window entries: irrelevant
+    for _ in range(100):
+        x = rng.normal(size=3)
+        model.learn_row(x, np.array([x[0] > 0, x[1] > 0, x[2] > 0]))
+    assert model.predict_row(np.array([1.0, 1.0, 2.0])).tolist() == [True, True, True]
+    assert model.predict_row(np.array([-1.0, -1.0, -2.0])).tolist() == [False, False, False]
+    copy = loads(dumps(model))
+    np.testing.assert_array_equal(copy.predict_proba_row(np.ones(3)), model.predict_proba_row(np.ones(3)))
+
+
+def test_new_label_is_irrelevant_in_the_knn():
+    model = MLHAT(seed=0)
+    model.learn_row(np.array([0.0]), np.array([True]))
+    model.learn_row(np.array([1.0]), np.array([False]))
+    model.learn_row(np.array([2.0]), np.array([False, True]))
+    _, proba = model.predict_row_and_proba(np.array([0.1]))
+    assert proba[1] < 0.5
+
+
+# ---------------------------------------------------------------- sparse vs dense
+@pytest.mark.parametrize("dense_max", [512, 1])
+def test_sparse_and_dense_rows_give_identical_predictions(dense_max):
+    rows = _drift_rows(2500, sparse=0.4)
+    assert isinstance(rows[0][0], SparseRow)
+    sparse_model = MLHAT(seed=9, delta=1e-2, grace_period=100, knn_dense_max_features=dense_max)
+    dense_model = MLHAT(seed=9, delta=1e-2, grace_period=100, knn_dense_max_features=dense_max)
+    for x, y in rows:
+        xd = np.zeros(x.size)
+        xd[x.indices] = x.values
+        ps, qs = sparse_model.predict_row_and_proba(x)
+        pd, qd = dense_model.predict_row_and_proba(xd)
+        assert ps.tolist() == pd.tolist()
+        np.testing.assert_array_equal(qs, qd)
+        sparse_model.learn_row(x, y)
+        dense_model.learn_row(xd, y)
+        assert sparse_model.n_nodes > 1 or _root_leaf(sparse_model).model.knn.dense == (dense_max >= 4)
+    assert sparse_model.events == dense_model.events
+    assert sparse_model.splits() == dense_model.splits()
+
+
+def test_sparse_knn_layout_matches_dense_distances():
+    rng = np.random.default_rng(0)
+    dense = LabelCombinationKNN(n_features=30, n_labels=3, k=4, window=20, dense_max_features=100)
+    sparse = LabelCombinationKNN(n_features=30, n_labels=3, k=4, window=20, dense_max_features=10)
+    assert dense.dense and not sparse.dense
+    rows = []
+    for _ in range(40):
+        x = np.where(rng.random(30) < 0.2, rng.normal(size=30), 0.0)
+        y = rng.random(3) < 0.4
+        rows.append(x)
+        for m in (dense, sparse):
+            m.learn(Instance(x, 30), y)
+    for x in rows[-20:] + [np.where(rng.random(30) < 0.3, 1.0, 0.0)]:
+        inst = Instance(x, 30)
+        _, d_dense = dense.distances(inst)
+        _, d_sparse = sparse.distances(inst)
+        np.testing.assert_allclose(d_sparse, d_dense, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(sparse.proba(inst), dense.proba(inst), rtol=1e-9)
+    # a stored row is found at distance exactly 0 in the sparse layout too
+    assert sparse.distances(Instance(rows[-1], 30))[1].min() == 0.0
+
+
+# --------------------------------------------------------------------- registry
+def test_registered_and_reference_defaults():
+    from streamml import registry
+
+    model = registry.make("mlhat")
+    assert isinstance(model, MLHAT)
+    assert (model.grace_period, model.delta, model.tau) == (200, 1.6587784772850855e-7, 0.05)
+    assert (model.cardinality_th, model.entropy_th, model.knn_neighbors, model.knn_window) == (750, 0.3, 4, 170)
+    assert (model.n_models, model.learning_rate, model.adwin_delta) == (10, 0.3, 0.002)
+    assert (model.drift_window_threshold, model.switch_significance, model.max_share_to_split) == (200, 0.05, 0.99)
+
+
+# ------------------------------------------------------------------ real data: Yeast
+def test_yeast_quality_meets_the_reference():
+    from streamml import datasets
+
+    stream = datasets.load("yeast")
+    result = prequential(stream, {"mlhat": MLHAT()}, progress=False)[0]
+    final = result.curve[-1]
+    assert result.n == 2417
+    # reference MLHAT code: subset accuracy 0.1394, micro-F1 0.6143
+    assert final["subset_accuracy"] >= 0.1394 - 0.02
+    assert final["micro_f1"] >= 0.6143 - 0.02
