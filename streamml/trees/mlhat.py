@@ -461,33 +461,6 @@ class MLHAT(HoeffdingTreeEngine):
         self._pois_pos = pos + n
         return self._pois[pos : pos + n]
 
-    def _walk(self, node: int, x: Row) -> list[int]:
-        path = [node]
-        feature = self._feature
-        f = feature[node]
-        if f < 0:
-            return path
-        sparse = isinstance(x, SparseRow)
-        if sparse:
-            idx, vals = x.indices, x.values
-            nnz = idx.shape[0]
-        while f >= 0:
-            if sparse:
-                i = int(idx.searchsorted(f))
-                v = float(vals[i]) if i < nnz and idx[i] == f else 0.0
-            else:
-                v = float(x[f])
-            if v != v:
-                go_left = self._missing_left[node]
-            elif self._nominal[node]:
-                go_left = v == self._threshold[node]
-            else:
-                go_left = v <= self._threshold[node]
-            node = self._left[node] if go_left else self._right[node]
-            path.append(node)
-            f = feature[node]
-        return path
-
     def _instance(self, x: Row) -> Instance:
         """The reduced row, reusing the cached one (and leaf predictions) for the same row and model."""
         cx = self._cache_x

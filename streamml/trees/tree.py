@@ -303,11 +303,15 @@ class HoeffdingTreeEngine(MultiLabelLearner):
         return x
 
     def _sort(self, x: Row) -> Leaf:
+        return self._leaf[self._walk(0, x)[-1]]  # type: ignore[return-value]
+
+    def _walk(self, node: int, x: Row) -> list[int]:
+        """The nodes from ``node`` down to the leaf that ``x`` reaches, both included."""
+        path = [node]
         feature = self._feature
-        node = 0
-        f = feature[0]
+        f = feature[node]
         if f < 0:
-            return self._leaf[0]  # type: ignore[return-value]
+            return path
         sparse = isinstance(x, SparseRow)
         if sparse:
             idx, vals = x.indices, x.values
@@ -318,15 +322,16 @@ class HoeffdingTreeEngine(MultiLabelLearner):
                 v = float(vals[i]) if i < nnz and idx[i] == f else 0.0
             else:
                 v = float(x[f])
-            if v != v:
+            if v != v:  # NaN: missing, follows the branch that was heavier at split time
                 go_left = self._missing_left[node]
             elif self._nominal[node]:
                 go_left = v == self._threshold[node]
             else:
                 go_left = v <= self._threshold[node]
             node = self._left[node] if go_left else self._right[node]
+            path.append(node)
             f = feature[node]
-        return self._leaf[node]  # type: ignore[return-value]
+        return path
 
     def _node_of(self, leaf: Leaf) -> int:
         return self._leaf.index(leaf)
