@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from river import base as river_base
-from river import checks, datasets, linear_model, multioutput, tree
+from river import datasets, linear_model, multioutput, tree
 
 from streamml import registry
 from streamml.base import MultiLabelLearner
@@ -371,43 +370,3 @@ def test_predict_row_and_proba_is_coherent(name):
         np.testing.assert_allclose(proba, m.predict_proba_row(x))
         assert proba.shape == (14,) and np.all((proba >= 0) & (proba <= 1))
     np.testing.assert_allclose(m.predict_proba_many(X[60:70]), np.vstack([m.predict_proba_row(x) for x in X[60:70]]))
-
-
-# ------------------------------------------------------------------------------- river.checks
-# River's multi-label checks stream the Music dataset, which is downloaded; Yeast ships with River,
-# so the dataset-driven checks run on its first rows instead (pandas-only mini-batch checks are not
-# generated here because pandas is not a dependency).
-def _yeast_check_datasets(model, scale: int = 1):
-    yield checks._DummyDataset(*copy.deepcopy(yeast_rows()[: 50 * scale]))
-
-
-def _river_checks():
-    out = []
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(checks, "_yield_datasets", _yeast_check_datasets)
-        for name, factory in ALL_LEARNERS.items():
-            for check in checks.yield_checks(factory()):
-                out.append(pytest.param(factory, check, id=f"{name}-{check.__name__}"))
-    return out
-
-
-@pytest.mark.parametrize("factory, check", _river_checks())
-def test_river_checks(factory, check):
-    model = factory()
-    assert check.__name__ not in model._unit_test_skips()
-    check(model.clone())
-
-
-def test_river_checks_cover_the_dataset_checks():
-    names = {p.values[1].__name__ for p in _river_checks()}
-    for expected in (
-        "check_learn_one",
-        "check_shuffle_features_no_impact",
-        "check_emerging_features",
-        "check_disappearing_features",
-        "check_predict_one_before_any_learn",
-        "check_clone_is_independent",
-        "check_bounded_memory_growth",
-        "check_init_default_params_are_not_mutable",
-    ):
-        assert expected in names
