@@ -87,3 +87,15 @@ SUITES["trees"] = Suite(
         "reference − 0.02."
     ),
 )
+
+SUITES["ihomer"] = Suite(
+    description=(
+        "iHOMER (`ihomer`: online Jaccard-ODAC label clusters, a HOMER hierarchy of MLHAT units, global "
+        "and local drift handling, background candidate hierarchies) against our `mlhat` -- the learner "
+        "it is built from -- in the same run, scored prequentially on every instance (no instance is "
+        "skipped after a restructure). `ihomer-flat` (one MLHAT per cluster, predictions joined) is the "
+        "flat mode, for comparison."
+    ),
+    datasets=("flags", "emotions", "yeast", "scene", "birds", "cal500", "corel5k", "bibtex"),
+    pairs=(Pair("ihomer", "mlhat"), Pair("ihomer-flat")),
+)

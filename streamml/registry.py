@@ -250,3 +250,8 @@ register(
 from streamml.trees import register_all as _register_trees  # noqa: E402
 
 _register_trees(register)
+
+# iHOMER registers ihomer and ihomer-flat.
+from streamml.ihomer import register_all as _register_ihomer  # noqa: E402
+
+_register_ihomer(register)

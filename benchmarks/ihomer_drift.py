@@ -1,0 +1,173 @@
+"""Drift recovery of iHOMER against MLHAT on an abrupt change in label co-occurrence.
+
+Usage::
+
+    python benchmarks/ihomer_drift.py                     # writes benchmarks/ihomer_drift.png and
+                                                          # the "iHOMER drift recovery" section of RESULTS.md
+    python benchmarks/ihomer_drift.py --seeds 0 --n 8000 --out /tmp/r.md --png /tmp/d.png
+
+The stream is :class:`~streamml.generators.MultiLabelDriftStream` with planted label groups and one
+abrupt ``cooccurrence`` drift in the middle (the labels are dealt into new groups; each label keeps
+its own weights). Every model is evaluated prequentially on every instance (window ``--window``).
+For each model and seed:
+
+* *pre*: mean windowed micro-F1 over the ``2 * window`` instances before the drift;
+* *dip*: the lowest windowed micro-F1 after the drift;
+* *rec90* / *rec95*: instances after the drift until the windowed micro-F1 is back to at least
+  90 % / 95 % of *pre* and stays there for ``window / 2`` instances (``–`` if never);
+* *post*: mean windowed micro-F1 over the ``--post`` instances after the drift;
+* *shortfall*: mean of ``max(pre - windowed micro-F1, 0)`` over those instances (the area of the dip).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from streamml import registry  # noqa: E402
+from streamml.evaluate import prequential  # noqa: E402
+from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
+
+SECTION = "## iHOMER drift recovery"
+
+
+def make_stream(n: int, seed: int) -> MultiLabelDriftStream:
+    return MultiLabelDriftStream(
+        n_instances=n, n_features=20, n_labels=12, n_groups=3, label_cardinality=3.0,
+        drifts=[Drift(n // 2, kind="cooccurrence")], seed=seed,
+    )
+
+
+def recovery(curve: list[dict], drift: int, window: int, post: int) -> dict[str, float | None]:
+    n = np.array([p["n"] for p in curve])
+    f = np.array([p["window_micro_f1"] for p in curve])
+    pre_mask = (n > drift - 2 * window) & (n <= drift)
+    pre = float(f[pre_mask].mean())
+    after = n > drift
+    dip = float(f[after].min())
+    post_mask = after & (n <= drift + post)
+    idx = np.flatnonzero(after)
+    hold = window // 2
+
+    def back_to(target: float) -> int | None:
+        for i in idx:
+            if f[i] >= target:
+                stay = (n >= n[i]) & (n <= n[i] + hold)
+                if (f[stay] >= target).all() and n[i] + hold <= n[-1]:
+                    return int(n[i] - drift)
+        return None
+
+    return {"pre": pre, "dip": dip, "rec90": back_to(0.90 * pre), "rec95": back_to(0.95 * pre),
+            "post": float(f[post_mask].mean()), "loss": float(np.mean(np.maximum(pre - f[post_mask], 0.0)))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=20_000)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--window", type=int, default=500)
+    ap.add_argument("--post", type=int, default=3000)
+    ap.add_argument("--models", nargs="+", default=["ihomer", "ihomer-flat", "mlhat"])
+    ap.add_argument("--png", default=str(HERE / "ihomer_drift.png"))
+    ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
+    args = ap.parse_args(argv)
+
+    drift = args.n // 2
+    table: dict[str, list[dict]] = {m: [] for m in args.models}
+    first = None
+    for seed in args.seeds:
+        stream = make_stream(args.n, seed)
+        models = {spec: registry.make(spec) for spec in args.models}
+        results = prequential(stream, models, window=args.window, record_every=50, progress=False)
+        for r in results:
+            row = recovery(r.curve, drift, args.window, args.post)
+            row.update(seed=seed, speed=r.n / r.seconds, micro_f1=r.metrics["micro_f1"],
+                       subset_accuracy=r.metrics["subset_accuracy"])
+            row["events"] = [e for e in r.extra.get("events", []) if e["kind"] in ("switch", "global_drift", "reset", "merge", "split", "relocate")]
+            table[r.model].append(row)
+            print(f"seed {seed} {r.model:12s} pre {row['pre']:.3f} dip {row['dip']:.3f} rec90 {row['rec90']} rec95 {row['rec95']} post {row['post']:.3f} shortfall {row['loss']:.3f}", flush=True)
+        if first is None:
+            first = (results, stream)
+
+    # ------------------------------------------------------------------ plot (first seed)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    results, stream = first
+    fig, ax = plt.subplots(figsize=(10, 4.2))
+    for r in results:
+        xs = [p["n"] for p in r.curve]
+        ys = [p["window_micro_f1"] for p in r.curve]
+        (line,) = ax.plot(xs, ys, label=r.model, linewidth=1.3)
+        for e in r.extra.get("events", []):
+            if e["kind"] in ("switch", "global_drift"):
+                ax.axvline(e["n"], color=line.get_color(), linestyle=":", linewidth=0.9, alpha=0.8)
+    ax.axvline(drift, color="k", linewidth=1.2, alpha=0.5)
+    ax.text(drift, ax.get_ylim()[1], " co-occurrence drift", va="top", fontsize=8)
+    ax.set_xlabel("instances")
+    ax.set_ylabel(f"micro-F1 (window {args.window})")
+    ax.set_title(f"Abrupt label co-occurrence drift at {drift} (seed {args.seeds[0]}); dotted: iHOMER switches / global drift")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower left", fontsize="small")
+    fig.tight_layout()
+    fig.savefig(args.png, dpi=110)
+    plt.close(fig)
+
+    # ------------------------------------------------------------------ report
+    def fmt(v, d=3):
+        return "–" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
+
+    lines = [SECTION, "",
+             f"Command: `python benchmarks/ihomer_drift.py {' '.join(argv if argv is not None else sys.argv[1:])}`".rstrip() + "  ",
+             f"Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
+             f"`MultiLabelDriftStream(n_instances={args.n}, n_features=20, n_labels=12, n_groups=3, label_cardinality=3.0, "
+             f"drifts=[Drift({drift}, kind=\"cooccurrence\")])`, seeds {args.seeds}; prequential on every instance, window "
+             f"{args.window}. *pre*: mean windowed micro-F1 over the {2 * args.window} instances before the drift; *dip*: "
+             f"lowest after it; *rec90* / *rec95*: instances after the drift until the windowed micro-F1 is back to 90 % / 95 % "
+             f"of the model's own *pre* and stays there {args.window // 2} instances (– if not within the stream); *post*: mean over "
+             f"the {args.post} instances after the drift; *shortfall*: mean of max(pre − windowed micro-F1, 0) over them. "
+             f"Curves of seed {args.seeds[0]}: [`{Path(args.png).name}`]({Path(args.png).name}).", "",
+             "| model | seed | pre | dip | rec90 | rec95 | post | shortfall | whole-stream micro-F1 | subset acc | inst/s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for m, rows in table.items():
+        for row in rows:
+            lines.append(f"| `{m}` | {row['seed']} | {fmt(row['pre'])} | {fmt(row['dip'])} | {fmt(row['rec90'])} | {fmt(row['rec95'])} | "
+                         f"{fmt(row['post'])} | {fmt(row['loss'])} | {fmt(row['micro_f1'], 4)} | {fmt(row['subset_accuracy'], 4)} | {row['speed']:,.0f} |")
+    lines += ["", "Means over seeds (recovery: mean over the seeds that recovered):", "",
+              "| model | pre | dip | rec90 | rec95 | recovered (95 %) | post | shortfall |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for m, rows in table.items():
+        r90 = [r["rec90"] for r in rows if r["rec90"] is not None]
+        r95 = [r["rec95"] for r in rows if r["rec95"] is not None]
+        lines.append(f"| `{m}` | {np.mean([r['pre'] for r in rows]):.3f} | {np.mean([r['dip'] for r in rows]):.3f} | "
+                     f"{(f'{np.mean(r90):.0f}' if r90 else '–')} | {(f'{np.mean(r95):.0f}' if r95 else '–')} | {len(r95)}/{len(rows)} | "
+                     f"{np.mean([r['post'] for r in rows]):.3f} | {np.mean([r['loss'] for r in rows]):.3f} |")
+    ev = table.get("ihomer", [])
+    if ev:
+        lines += ["", "iHOMER's structural events after the drift (seed, instance, kind): " + "; ".join(
+            f"{r['seed']}: " + ", ".join(f"{e['n']} {e['kind']}" for e in r["events"] if e["n"] > drift)[:400] for r in ev)]
+    section = "\n".join(lines) + "\n"
+
+    out = Path(args.out)
+    text = out.read_text() if out.exists() else "# Benchmark results\n"
+    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.DOTALL)
+    if pattern.search(text):
+        text = pattern.sub(section.rstrip("\n") + "\n", text)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    out.write_text(text)
+    print(f"wrote {out} and {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

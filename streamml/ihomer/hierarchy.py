@@ -1,0 +1,278 @@
+"""The HOMER-style hierarchy: learner units, positions in a hierarchy, routing and prediction.
+
+A hierarchy is built from the clustering's tree of label clusters. Each position in it holds a
+:class:`Unit`, a multi-label learner with the targets of that position:
+
+* a **meta unit** (an internal position) predicts one *meta-label* per child, "some label of this
+  child's cluster is relevant";
+* a **leaf unit** predicts the individual labels of one leaf cluster.
+
+The root trains on every instance; any other unit trains only on instances where its meta-label is
+true (some label under it is relevant), so each learner sees the relevant instances and a small
+label set. A prediction starts at the root and descends into every child whose meta-label the
+parent predicts relevant; a label is predicted relevant only by the leaf unit that owns it, and only
+when every meta-label on its path was predicted relevant. Its probability is the product of the
+meta-label probabilities on the path and the leaf's probability; for a child that is not visited,
+it is the parent's meta probability times the label's frequency among the instances that child has
+trained on (so scores stay informative for AUC without running the child).
+
+ODAC's cluster tree is binary; positions are made wider than that (up to ``branching`` children)
+by replacing a child cluster with its own children, largest first, which keeps the hierarchy
+shallow (fewer multiplied meta errors, fewer learners per instance).
+
+In *flat* mode there is no meta level: one leaf unit per cluster, each trained on every instance,
+and their predictions are joined.
+
+Units are shared. A unit's training set and targets depend only on its label groups and on whether
+it trains on every instance (the root and flat units) -- not on where else it sits -- so a unit is
+identified by that *key*, and two hierarchies (the active one and a candidate being evaluated in the
+background) that contain the same key share one learner, trained once per instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+from river.drift import ADWIN
+
+from streamml.base import MultiLabelLearner
+from streamml.schema import Row
+
+__all__ = ["Unit", "Position", "build_positions", "predict_structure", "structure_key", "bernstein_gap"]
+
+
+def bernstein_gap(n: float, total: float, total_sq: float, max_abs: float, delta: float) -> tuple[float, float]:
+    """``(mean, bound)`` of paired differences: Bernstein's deviation bound at confidence ``1 - delta``.
+
+    ``bound = sqrt(2 var ln(1/delta) / n) + R ln(1/delta) / (3 n)`` with ``R`` the largest
+    absolute difference seen; a mean beyond ``bound`` is a significant difference.
+    """
+    if n <= 1:
+        return 0.0, float("inf")
+    mean = total / n
+    var = max(total_sq / n - mean * mean, 0.0)
+    log = np.log(1.0 / delta)
+    return mean, float(np.sqrt(2.0 * var * log / n) + max(max_abs, 1e-12) * log / (3.0 * n))
+
+
+class Unit:
+    """One learner of the hierarchy, with its targets, label frequencies and local drift state."""
+
+    def __init__(self, kind: str, groups: list[list[int]], always: bool, learner: MultiLabelLearner, uid: int,
+                 adwin_delta: float | None) -> None:
+        self.kind = kind  # "leaf" or "meta"
+        self.groups = [list(g) for g in groups]
+        self.always = always
+        self.learner = learner
+        self.uid = uid
+        self.adwin_delta = adwin_delta
+        self.adwin = ADWIN(delta=adwin_delta) if adwin_delta is not None else None
+        self.alt: MultiLabelLearner | None = None
+        self.alt_stats = [0.0, 0.0, 0.0, 0.0]  # n, sum d, sum d^2, max |d| (d = main error - alt error)
+        self.n_trained = 0.0
+        self._refresh()
+        self.pos = np.zeros(self.domain.shape[0])
+
+    def _refresh(self) -> None:
+        self.domain = np.asarray([lab for g in self.groups for lab in g], dtype=np.intp)
+        sizes = [len(g) for g in self.groups]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp)
+        self.n_targets = self.domain.shape[0] if self.kind == "leaf" else len(self.groups)
+
+    @property
+    def key(self) -> tuple:
+        return unit_key(self.kind, self.groups, self.always)
+
+    # ------------------------------------------------------------------ targets
+    def trains_on(self, y: np.ndarray) -> bool:
+        return self.always or bool(y[self.domain].any())
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        yd = y[self.domain]
+        if self.kind == "leaf":
+            return yd
+        return np.logical_or.reduceat(yd, self.offsets)
+
+    def prior(self) -> np.ndarray:
+        """Frequency of each domain label among the instances this unit trained on."""
+        return self.pos / self.n_trained if self.n_trained > 0 else np.zeros_like(self.pos)
+
+    # -------------------------------------------------------------- prediction
+    def predict(self, x: Row, learner: MultiLabelLearner | None = None) -> tuple[np.ndarray, np.ndarray]:
+        pred, proba = (learner or self.learner).predict_row_and_proba(x)
+        n = self.n_targets
+        if pred.shape[0] != n:
+            p2, q2 = np.zeros(n, bool), np.zeros(n)
+            m = min(n, pred.shape[0])
+            p2[:m], q2[:m] = pred[:m], proba[:m]
+            pred, proba = p2, q2
+        return pred, proba
+
+    # ---------------------------------------------------------------- learning
+    def learn(self, x: Row, y: np.ndarray, t: np.ndarray, w: float) -> None:
+        self.n_trained += w
+        self.pos += w * y[self.domain]
+        self.learner.learn_row(x, t, w)
+        if self.alt is not None:
+            self.alt.learn_row(x, t, w)
+
+    def add_label(self, anchor: int, label: int) -> bool:
+        """Put ``label`` in the group holding ``anchor`` (for a leaf unit: at the end). True if done."""
+        for g in self.groups:
+            if anchor in g:
+                g.append(label)
+                old_pos = dict(zip(self.domain.tolist(), self.pos.tolist()))
+                self._refresh()
+                self.pos = np.array([old_pos.get(lab, 0.0) for lab in self.domain.tolist()])
+                return True
+        return False
+
+    # ------------------------------------------------------------- persistence
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "groups": self.groups,
+            "always": self.always,
+            "uid": self.uid,
+            "learner": self.learner,
+            "alt": self.alt,
+            "alt_stats": list(self.alt_stats),
+            "adwin": self.adwin,
+            "adwin_delta": self.adwin_delta,
+            "n_trained": float(self.n_trained),
+            "pos": self.pos,
+        }
+
+    @classmethod
+    def from_state(cls, s: dict[str, Any]) -> Unit:
+        u = cls.__new__(cls)
+        u.kind = s["kind"]
+        u.groups = [[int(v) for v in g] for g in s["groups"]]
+        u.always = bool(s["always"])
+        u.uid = int(s["uid"])
+        u.learner = s["learner"]
+        u.alt = s["alt"]
+        u.alt_stats = [float(v) for v in s["alt_stats"]]
+        u.adwin = s["adwin"]
+        u.adwin_delta = s["adwin_delta"]
+        u.n_trained = float(s["n_trained"])
+        u._refresh()
+        u.pos = np.asarray(s["pos"], dtype=np.float64)
+        return u
+
+
+def unit_key(kind: str, groups: list[list[int]], always: bool) -> tuple:
+    return (kind, bool(always), tuple(sorted(tuple(sorted(g)) for g in groups)))
+
+
+class Position:
+    """A place in a hierarchy: a unit (``None`` for the virtual root of flat mode) and children."""
+
+    __slots__ = ("unit", "children")
+
+    def __init__(self, unit: Unit | None, children: list[Position]) -> None:
+        self.unit = unit
+        self.children = children
+
+    def walk(self) -> Iterator[Position]:
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+    def units(self) -> list[Unit]:
+        return [p.unit for p in self.walk() if p.unit is not None]
+
+    def leaf_units(self) -> list[Unit]:
+        return [p.unit for p in self.walk() if p.unit is not None and p.unit.kind == "leaf"]
+
+    def to_tree(self) -> Any:
+        """Nested ``{"unit", "kind", "labels", "children"}`` dicts (for views and tests)."""
+        u = self.unit
+        return {
+            "unit": None if u is None else u.uid,
+            "kind": "root" if u is None else u.kind,
+            "labels": sorted(int(v) for v in (u.domain if u is not None else np.concatenate([c.unit.domain for c in self.children]))),
+            "children": [c.to_tree() for c in self.children],
+        }
+
+
+def structure_key(pos: Position) -> tuple:
+    return (None if pos.unit is None else pos.unit.key, tuple(structure_key(c) for c in pos.children))
+
+
+def _frontier(tree: Any, branching: int) -> list[Any]:
+    """Children of an ODAC node widened up to ``branching`` by expanding the largest internal ones."""
+    frontier = list(tree[1])
+    while len(frontier) < branching:
+        internal = [(len(f[0]), i) for i, f in enumerate(frontier) if f[1]]
+        if not internal:
+            break
+        _, i = max(internal)
+        node = frontier[i]
+        if len(frontier) - 1 + len(node[1]) > branching:
+            break
+        frontier[i : i + 1] = list(node[1])
+    return frontier
+
+
+def _leaf_clusters(tree: Any) -> list[list[int]]:
+    if not tree[1]:
+        return [tree[0]]
+    return [c for child in tree[1] for c in _leaf_clusters(child)]
+
+
+def build_positions(tree: Any, flat: bool, branching: int, get_unit: Callable[[str, list[list[int]], bool], Unit]) -> Position:
+    """The hierarchy for the clustering tree ``tree`` (nested ``(labels, children)``).
+
+    ``get_unit(kind, groups, always)`` returns the unit of that key (reused or new).
+    """
+    if flat:
+        clusters = [c for c in _leaf_clusters(tree) if c]
+        return Position(None, [Position(get_unit("leaf", [c], True), []) for c in clusters])
+
+    def rec(node: Any, is_root: bool) -> Position:
+        labels, children = node
+        if not children:
+            return Position(get_unit("leaf", [labels], is_root), [])
+        frontier = [f for f in _frontier(node, max(branching, 2)) if f[0]]
+        if len(frontier) == 1:
+            return rec(frontier[0], is_root)
+        unit = get_unit("meta", [f[0] for f in frontier], is_root)
+        # a reused unit fixes the order of its meta-labels: follow it
+        slot = {tuple(sorted(g)): i for i, g in enumerate(unit.groups)}
+        frontier.sort(key=lambda f: slot[tuple(sorted(f[0]))])
+        return Position(unit, [rec(f, False) for f in frontier])
+
+    return rec(tree, True)
+
+
+def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable[[Unit], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Prediction and probabilities of a hierarchy over ``n_labels`` labels (see the module docstring).
+
+    ``unit_pred(unit)`` gives a unit's ``(pred, proba)`` for ``x`` (the caller caches it).
+    """
+    pred = np.zeros(n_labels, dtype=bool)
+    proba = np.zeros(n_labels)
+
+    def rec(pos: Position, scale: float) -> None:
+        unit = pos.unit
+        if unit is None:  # flat: every child is visited
+            for c in pos.children:
+                rec(c, scale)
+            return
+        p, q = unit_pred(unit)
+        if unit.kind == "leaf":
+            pred[unit.domain] = p
+            proba[unit.domain] = scale * q
+            return
+        for i, c in enumerate(pos.children):
+            if p[i]:
+                rec(c, scale * float(q[i]))
+            else:
+                cu = c.unit
+                proba[cu.domain] = scale * float(q[i]) * cu.prior()
+
+    rec(root, 1.0)
+    return pred, proba

@@ -1,0 +1,153 @@
+"""Text and PNG views of an iHOMER model: its label hierarchy and its events over time.
+
+>>> from streamml.generators import MultiLabelDriftStream
+>>> from streamml.trees import MLHT
+>>> from streamml.ihomer import IHOMER
+>>> stream = MultiLabelDriftStream(n_instances=600, n_features=4, n_labels=6, n_groups=2, seed=3)
+>>> model = IHOMER(node_learner=MLHT()).bind(stream.schema)
+>>> for x, y in stream:
+...     model.learn_row(x, y)
+>>> print(render_text(model, events=False))  # doctest: +NORMALIZE_WHITESPACE
+iHOMER at instance 600: 2 clusters, 3 units, no candidate
+meta u1 (always) trained 600: 2 meta-labels
+├── leaf u2 trained 246: y1, y2, y4
+└── leaf u3 trained 269: y0, y3, y5
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["render_text", "plot_hierarchy"]
+
+
+def _names(model: Any, labels: list[int]) -> list[str]:
+    return [str(model.labels_[i]) if i < len(model.labels_) else str(i) for i in labels]
+
+
+def _lines(model: Any, pos: Any, prefix: str, last: bool, top: bool, out: list[str], max_labels: int) -> None:
+    u = pos.unit
+    branch = "" if top else ("└── " if last else "├── ")
+    if u is None:
+        text = f"flat root: {len(pos.children)} clusters, predictions joined"
+    else:
+        labels = sorted(int(v) for v in u.domain)
+        names = _names(model, labels)
+        shown = ", ".join(names[:max_labels]) + (f", … (+{len(names) - max_labels})" if len(names) > max_labels else "")
+        always = " (always)" if u.always else ""
+        alt = " [alternate running]" if u.alt is not None else ""
+        if u.kind == "meta":
+            text = f"meta u{u.uid}{always} trained {u.n_trained:g}: {len(u.groups)} meta-labels{alt}"
+        else:
+            text = f"leaf u{u.uid}{always} trained {u.n_trained:g}: {shown}{alt}"
+    out.append(prefix + branch + text)
+    child_prefix = prefix + ("" if top else ("    " if last else "│   "))
+    for i, c in enumerate(pos.children):
+        _lines(model, c, child_prefix, i == len(pos.children) - 1, False, out, max_labels)
+
+
+def render_text(model: Any, events: bool = True, max_labels: int = 12, max_events: int = 30) -> str:
+    """The active hierarchy (and the candidate, if any) as an indented tree, then the event log."""
+    active = model.hierarchy
+    if active is None:
+        return "iHOMER: no labels yet"
+    cand = model.candidate
+    n_clusters = len(active.leaf_units())
+    head = (f"iHOMER at instance {model._n}: {n_clusters} clusters, {len(model._pool)} units, "
+            + ("a candidate with " + str(len(cand.leaf_units())) + " clusters" if cand is not None else "no candidate"))
+    out = [head]
+    _lines(model, active, "", True, True, out, max_labels)
+    if cand is not None:
+        out.append("candidate:")
+        _lines(model, cand, "  ", True, True, out, max_labels)
+    if model.clustering.pending:
+        out.append(f"pending labels (not yet relevant): {len(model.clustering.pending)}")
+    if events:
+        counts = collections.Counter(e["kind"] for e in model.events)
+        out.append("events: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"))
+        shown = [e for e in model.events if e["kind"] not in ("label_placed",)][-max_events:]
+        for e in shown:
+            extra = ""
+            if "into" in e:
+                extra = " -> " + " | ".join("{" + ", ".join(_names(model, g)) + "}" for g in e["into"])
+            elif "clusters" in e:
+                extra = f" ({len(e['clusters'])} clusters{', bootstrap' if e.get('bootstrap') else ''})"
+            elif e["kind"] == "relocate":
+                extra = f" {_names(model, [e['label']])[0]} -> cluster of {len(e['to'])} labels"
+            elif "gain" in e:
+                extra = f" (gain {e['gain']:+.4f}, bound {e['bound']:.4f}, after {e['after']})"
+            out.append(f"  @{e['n']:>7d} {e['kind']}{extra}")
+    return "\n".join(out)
+
+
+def _layout(pos: Any, depth: int, xs: list[float], nodes: list[tuple], edges: list[tuple]) -> float:
+    if not pos.children:
+        x = float(len(xs))
+        xs.append(x)
+    else:
+        cx = [_layout(c, depth + 1, xs, nodes, edges) for c in pos.children]
+        x = sum(cx) / len(cx)
+        for c, xc in zip(pos.children, cx):
+            edges.append((x, depth, xc, depth + 1))
+    nodes.append((x, depth, pos))
+    return x
+
+
+def plot_hierarchy(model: Any, path: str | os.PathLike, title: str | None = None, max_labels: int = 6) -> Path:
+    """A PNG with the active hierarchy (top) and the events and cluster count over time (bottom)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
+    active = model.hierarchy
+    if active is not None:
+        nodes: list[tuple] = []
+        edges: list[tuple] = []
+        _layout(active, 0, [], nodes, edges)
+        for x0, d0, x1, d1 in edges:
+            ax.plot([x0, x1], [-d0, -d1], color="0.6", linewidth=1, zorder=1)
+        for x, d, pos in nodes:
+            u = pos.unit
+            if u is None:
+                text, color = "flat root", "0.85"
+            elif u.kind == "meta":
+                text, color = f"u{u.uid}: {len(u.groups)} meta-labels\n({u.domain.shape[0]} labels)", "#cfe2f3"
+            else:
+                names = _names(model, sorted(int(v) for v in u.domain))
+                text = "\n".join(names[:max_labels]) + (f"\n… +{len(names) - max_labels}" if len(names) > max_labels else "")
+                text, color = f"u{u.uid}\n" + text, "#d9ead3"
+            ax.text(x, -d, text, ha="center", va="center", fontsize=7, zorder=2,
+                    bbox={"boxstyle": "round", "facecolor": color, "edgecolor": "0.4"})
+        xs = [n[0] for n in nodes]
+        ds = [n[1] for n in nodes]
+        ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+        ax.set_ylim(-max(ds) - 0.7, 0.7)
+    ax.axis("off")
+    ax.set_title(title or f"iHOMER label hierarchy at instance {model._n}")
+
+    events = model.events
+    kinds = [k for k in ("split", "aggregate", "merge", "relocate", "refine", "reset", "global_drift", "candidate", "switch", "reject", "local_drift", "local_replace", "local_prune")
+             if any(e["kind"] == k for e in events)]
+    for i, k in enumerate(kinds):
+        xs = [e["n"] for e in events if e["kind"] == k]
+        ax2.scatter(xs, [i] * len(xs), marker="|", s=120, label=k)
+    ax2.set_yticks(range(len(kinds)), kinds)
+    ax2.set_xlabel("instances")
+    ax2.grid(True, axis="x", alpha=0.3)
+    steps = [(0, 1)] + [(e["n"], e["n_clusters"]) for e in events if "n_clusters" in e]
+    if len(steps) > 1:
+        ax3 = ax2.twinx()
+        ax3.step([s[0] for s in steps] + [model._n], [s[1] for s in steps] + [steps[-1][1]], where="post", color="k", linewidth=1, alpha=0.6)
+        ax3.set_ylabel("clusters (clustering)")
+    ax2.set_title("restructure and drift events")
+    fig.tight_layout()
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

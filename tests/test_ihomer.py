@@ -1,0 +1,264 @@
+"""iHOMER: online Jaccard ODAC clustering, the hierarchy, drift and restructuring, persistence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from streamml import persistence, registry
+from streamml.base import MultiLabelLearner
+from streamml.evaluate import prequential
+from streamml.generators import Drift, MultiLabelDriftStream
+from streamml.ihomer import IHOMER, JaccardODAC, PairStats
+from streamml.ihomer.view import plot_hierarchy, render_text
+from streamml.trees import MLHT
+
+
+def _planted(rng, n, groups, L, p_group=0.5, p_label=0.9):
+    """Label vectors where each group fires as a block."""
+    for _ in range(n):
+        y = np.zeros(L, dtype=bool)
+        for g in groups:
+            if rng.random() < p_group:
+                y[g] = rng.random(len(g)) < p_label
+        yield y
+
+
+# ----------------------------------------------------------------------------- clustering
+def test_clustering_separates_planted_groups_and_merges_them_back():
+    rng = np.random.default_rng(1)
+    odac = JaccardODAC(n_min=100, min_cluster_size=2, window=1000)
+    odac.add_labels(8)
+    a, b = [0, 2, 4, 6], [1, 3, 5, 7]
+    for y in _planted(rng, 2000, [a, b], 8):
+        odac.update(np.flatnonzero(y))
+    assert odac.partition() == [a, b]
+    # the planted correlation changes: all eight labels now fire together
+    for y in _planted(rng, 4000, [a + b], 8):
+        odac.update(np.flatnonzero(y))
+    assert odac.partition() == [list(range(8))]
+    kinds = [e["kind"] for e in odac.events]
+    assert "split" in kinds and ("merge" in kinds or "aggregate" in kinds)
+
+
+def test_clustering_follows_the_generator_groups():
+    stream = MultiLabelDriftStream(n_instances=3000, n_features=5, n_labels=9, n_groups=3, label_cardinality=2.5, seed=4)
+    odac = JaccardODAC(min_cluster_size=2)
+    odac.add_labels(9)
+    for _, y in stream:
+        odac.update(np.flatnonzero(y))
+    expected = sorted((sorted(map(int, g)) for g in stream.concept_at(0).groups), key=lambda g: g[0])
+    assert odac.partition() == expected
+
+
+def test_pair_updates_touch_only_the_k_by_k_block():
+    L = 3000
+    stats = PairStats(epoch=10_000)
+    stats.grow(L)
+    rng = np.random.default_rng(0)
+    expected = 0
+    for _ in range(200):
+        k = int(rng.integers(0, 6))
+        pos = np.sort(rng.choice(L, size=k, replace=False))
+        before = stats.cells_touched
+        stats.update(pos)
+        assert stats.cells_touched - before == k * k  # never L * L
+        expected += k * k
+    assert stats.cells_touched == expected < L
+    # the counts are right: n11 on the block, n1 on the diagonal
+    stats2 = PairStats(epoch=100)
+    stats2.grow(5)
+    stats2.update(np.array([1, 3]))
+    stats2.update(np.array([1, 3, 4]))
+    stats2.update(np.array([3]))
+    assert stats2.block(np.array([1, 3, 4])).tolist() == [[2, 2, 1], [2, 3, 1], [1, 1, 1]]
+    assert stats2.n1().tolist() == [0, 2, 0, 3, 1]
+
+
+def test_pair_update_cost_does_not_grow_with_the_label_count():
+    odac_small, odac_big = JaccardODAC(n_min=10**9), JaccardODAC(n_min=10**9)
+    odac_small.add_labels(50)
+    odac_big.add_labels(4000)
+    pos = np.array([3, 7, 11, 19])
+    for odac in (odac_small, odac_big):
+        for _ in range(100):
+            odac.update(pos)
+    # identical work per instance, whatever L
+    assert odac_small.stats.cells_touched == odac_big.stats.cells_touched == 100 * 16
+
+
+def test_epoch_recycling_clears_only_the_labels_seen():
+    stats = PairStats(epoch=10)
+    stats.grow(1000)
+    for i in range(40):
+        stats.update(np.array([i % 3, 5]))
+    # 4 epochs of 10: the 3 recycled ones saw labels {0, 1, 2, 5}, so 16 cells each, not 1000 ** 2
+    assert stats.cells_cleared == 3 * 16
+    assert stats.window_n == 10
+
+
+# ------------------------------------------------------------------------------ hierarchy
+def _trained(n=2500, seed=3, **kw):
+    stream = MultiLabelDriftStream(n_instances=n, n_features=6, n_labels=6, n_groups=2, seed=seed)
+    model = IHOMER(node_learner=MLHT(grace_period=100), **kw)
+    model.bind(stream.schema)
+    for x, y in stream:
+        model.predict_row(x)
+        model.learn_row(x, y)
+    return model, stream
+
+
+def _path_to(pos, label, path=()):
+    if pos.unit is not None and pos.unit.kind == "leaf":
+        return path + (pos,) if label in pos.unit.domain else None
+    for i, c in enumerate(pos.children):
+        found = _path_to(c, label, path + ((pos, i),))
+        if found:
+            return found
+    return None
+
+
+def test_predictions_for_a_label_come_from_the_unit_that_owns_it():
+    model, stream = _trained()
+    assert len(model.active_partition()) == 2  # a real hierarchy is predicting
+    X, _, _ = stream.arrays(2500, 2700) if stream.n_instances is None else MultiLabelDriftStream(
+        n_instances=2700, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(2500, 2700)
+    for x in X:
+        pred, proba = model.predict_row_and_proba(x)
+        for label in range(6):
+            owner = model.owner(label)
+            path = _path_to(model.hierarchy, label)
+            assert path[-1].unit is owner
+            visited = all(p.unit.predict(x)[0][i] for p, i in path[:-1])
+            own_pred, own_proba = owner.predict(x)
+            j = list(owner.domain).index(label)
+            assert pred[label] == (visited and own_pred[j])
+            if visited:
+                scale = np.prod([p.unit.predict(x)[1][i] for p, i in path[:-1]])
+                assert proba[label] == pytest.approx(scale * own_proba[j])
+
+
+def test_meta_units_train_only_where_their_meta_label_holds():
+    model, stream = _trained(n=1500)
+    for u in model.hierarchy.units():
+        if not u.always:
+            _, Y, _ = stream.arrays(0, 1500)
+            assert u.n_trained <= Y[:, u.domain].any(axis=1).sum()
+
+
+class _Recorder(MultiLabelLearner):
+    """Delegates to a learner and records the order of predict and learn calls."""
+
+    def __init__(self, inner: MultiLabelLearner | None = None) -> None:
+        super().__init__()
+        self.inner = inner
+        self.log: list[tuple[str, int]] = []
+        self._i = 0
+
+    def predict_row_and_proba(self, x):
+        self.log.append(("predict", self._i))
+        return self.inner.predict_row_and_proba(x)
+
+    def _predict_proba_row(self, x):
+        return self.inner.predict_proba_row(x)
+
+    def learn_row(self, x, y, w=1.0):
+        self.log.append(("learn", self._i))
+        self._i += 1
+        self.inner.learn_row(x, y, w)
+
+    def _learn_row(self, x, y, w):  # pragma: no cover - learn_row is overridden
+        raise AssertionError
+
+    def evaluation_report(self):
+        return self.inner.evaluation_report()
+
+    def _get_state(self):
+        return {"inner": self.inner, "log": self.log, "i": self._i}
+
+
+def test_every_instance_is_scored_including_around_restructures():
+    n = 6000
+    stream = MultiLabelDriftStream(n_instances=n, n_features=6, n_labels=8, n_groups=2, label_cardinality=2.5,
+                                   drifts=[Drift(3000, kind="cooccurrence")], seed=5)
+    rec = _Recorder(IHOMER(node_learner=MLHT(grace_period=100)))
+    (result,) = prequential(stream, {"ihomer": rec}, progress=False)
+    assert result.n == n
+    assert rec.log == [(kind, i) for i in range(n) for kind in ("predict", "learn")]
+    events = result.extra["events"]
+    assert any(e["kind"] == "split" for e in events)
+    assert any(e["kind"] in ("switch", "merge", "reset") and e["n"] > 3000 for e in events)
+    assert all(1 <= e["n"] <= n for e in events)
+
+
+def test_restructure_events_are_deterministic():
+    def run():
+        stream = MultiLabelDriftStream(n_instances=4000, n_features=6, n_labels=8, n_groups=2, label_cardinality=2.5,
+                                       drifts=[Drift(2000, kind="cooccurrence")], seed=11)
+        model = IHOMER(node_learner=MLHT(grace_period=100))
+        prequential(stream, {"m": model}, progress=False)
+        return model.events
+
+    first, second = run(), run()
+    assert first and first == second
+
+
+def test_a_new_label_joins_the_partition_without_a_restart():
+    model, stream = _trained(n=1500)
+    uids = sorted(u.uid for u in model.hierarchy.units())
+    partition = model.partition()
+    group = partition[0]
+    rng = np.random.default_rng(0)
+    X, Y, _ = MultiLabelDriftStream(n_instances=2000, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(1500, 2000)
+    for x, y in zip(X, Y):
+        y7 = np.concatenate([y, [bool(y[group].any() and rng.random() < 0.9)]])
+        pred = model.predict_row(x)
+        assert pred.shape[0] == model.n_labels
+        model.learn_row(x, y7)
+    assert model.n_labels == 7
+    assert 6 in model.partition()[0] or any(6 in c and set(group) <= set(c) for c in model.partition())
+    placed = [e for e in model.events if e["kind"] == "label_placed"]
+    assert placed and placed[0]["label"] == 6
+    # the units that were there keep their learners (no restart)
+    assert set(uids) & {u.uid for u in model.hierarchy.units()}
+    assert model.owner(6) is not None
+
+
+def test_flat_mode_joins_one_learner_per_cluster():
+    model, _ = _trained(flat=True)
+    root = model.hierarchy
+    assert root.unit is None
+    assert all(c.unit.kind == "leaf" and c.unit.always for c in root.children)
+    assert len(root.children) == len(model.active_partition())
+
+
+def test_persistence_round_trip_gives_identical_later_predictions():
+    model, _ = _trained(n=2000)
+    copy = persistence.loads(persistence.dumps(model))
+    X, Y, _ = MultiLabelDriftStream(n_instances=2600, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(2000, 2600)
+    for x, y in zip(X, Y):
+        p1, q1 = model.predict_row_and_proba(x)
+        p2, q2 = copy.predict_row_and_proba(x)
+        assert np.array_equal(p1, p2) and np.array_equal(q1, q2)
+        model.learn_row(x, y)
+        copy.learn_row(x, y)
+    assert model.events == copy.events
+    assert model.partition() == copy.partition()
+
+
+def test_clone_is_unfitted_with_the_same_parameters():
+    model, _ = _trained(n=800)
+    fresh = model.clone()
+    assert isinstance(fresh, IHOMER) and fresh.n_labels == 0 and fresh.events == []
+    assert fresh.window == model.window and type(fresh.node_learner) is MLHT
+    assert fresh.node_learner.grace_period == 100
+
+
+def test_registry_and_views(tmp_path):
+    assert isinstance(registry.make("ihomer(n_min=50)"), IHOMER)
+    assert registry.make("ihomer-flat").flat is True
+    model, _ = _trained(n=1500)
+    text = render_text(model)
+    assert "leaf" in text and "events:" in text and "split" in text
+    out = plot_hierarchy(model, tmp_path / "h.png")
+    assert out.stat().st_size > 1000
