@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/ihomer_drift.py                     # writes benchmarks/ihomer_drift.png and
-                                                          # the "iHOMER drift recovery" section of RESULTS.md
+                                                          # the ``ihomer-drift`` section of RESULTS.md
     python benchmarks/ihomer_drift.py --seeds 0 --n 8000 --out /tmp/r.md --png /tmp/d.png
 
 The stream is :class:`~streamml.generators.MultiLabelDriftStream` with planted label groups and one
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import re
 import sys
 from pathlib import Path
 
@@ -32,11 +31,15 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+sys.path.insert(0, str(HERE))
+from results_md import update_section  # noqa: E402
 from streamml import registry  # noqa: E402
 from streamml.evaluate import prequential  # noqa: E402
 from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
 
 SECTION = "## iHOMER drift recovery"
+#: The RESULTS.md section this script owns (``<!-- begin ihomer-drift -->`` ... ``<!-- end ihomer-drift -->``).
+SECTION_NAME = "ihomer-drift"
 
 
 def make_stream(n: int, seed: int) -> MultiLabelDriftStream:
@@ -158,13 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join(lines) + "\n"
 
     out = Path(args.out)
-    text = out.read_text() if out.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(section.rstrip("\n") + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    out.write_text(text)
+    update_section(SECTION_NAME, section, out)  # only this script's own section is rewritten
     print(f"wrote {out} and {args.png}")
     return 0
 

@@ -112,7 +112,25 @@ def run_suite(name: str, datasets: list[str] | None, max_instances: int | None, 
     text = render(name, suite.description, rows, ratios, skipped, max_instances, window)
     if suite.reference and not max_instances:
         text += render_reference(suite, done)
+    if suite.means:
+        text += render_means(ratios)
     return text
+
+
+def render_means(ratios) -> str:
+    """Means of subset accuracy and micro-F1 over the datasets where both sides of a pair ran."""
+    by_pair: dict[tuple[str, str], list[tuple[dict, dict]]] = {}
+    for _, pair, ours, peer in ratios:
+        if "error" not in ours and "error" not in peer:
+            by_pair.setdefault((pair.ours, pair.peer), []).append((ours, peer))
+    lines = ["", "Means over the datasets where both ran (each instance of each stream scored):", "",
+             "| ours | peer | datasets | ours mean subset acc | peer mean subset acc | ours mean micro-F1 | peer mean micro-F1 |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for (ours, peer), runs in by_pair.items():
+        mean = lambda side, key: sum(r[side][key] for r in runs) / len(runs)  # noqa: E731
+        lines.append(f"| `{ours}` | `{peer}` | {len(runs)} | {mean(0, 'subset_accuracy'):.4f} | {mean(1, 'subset_accuracy'):.4f} "
+                     f"| {mean(0, 'micro_f1'):.4f} | {mean(1, 'micro_f1'):.4f} |")
+    return "\n".join(lines) + "\n"
 
 
 def render_reference(suite, done: dict[tuple[str, str], dict]) -> str:

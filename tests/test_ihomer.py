@@ -100,6 +100,7 @@ def test_epoch_recycling_clears_only_the_labels_seen():
 # ------------------------------------------------------------------------------ hierarchy
 def _trained(n=2500, seed=3, **kw):
     stream = MultiLabelDriftStream(n_instances=n, n_features=6, n_labels=6, n_groups=2, seed=seed)
+    kw.setdefault("bootstrap", True)  # these tests inspect a real hierarchy early (default is now False)
     model = IHOMER(node_learner=MLHT(grace_period=100), **kw)
     model.bind(stream.schema)
     for x, y in stream:
@@ -262,3 +263,22 @@ def test_registry_and_views(tmp_path):
     assert "leaf" in text and "events:" in text and "split" in text
     out = plot_hierarchy(model, tmp_path / "h.png")
     assert out.stat().st_size > 1000
+
+
+def test_defaults_bootstrap_and_no_second_drift_layer_over_mlhat():
+    from streamml.ihomer.model import has_own_drift
+    from streamml.trees.mlhat import MLHAT
+
+    model = IHOMER()
+    assert model.bootstrap is True
+    assert has_own_drift(MLHAT()) and not has_own_drift(MLHT())
+    assert model._local_drift is False  # MLHAT units: MLHAT's own ADWINs only
+    assert IHOMER(node_learner=MLHT())._local_drift is True
+    assert IHOMER(local_drift=True)._local_drift is True
+
+
+def test_without_bootstrap_the_single_root_predicts_until_a_switch_is_earned():
+    model, stream = _trained(n=600, bootstrap=False)
+    if not any(e["kind"] == "switch" for e in model.events):
+        assert len(model.active_partition()) == 1
+    assert not any(e.get("bootstrap") for e in model.events if e["kind"] == "switch")
