@@ -9,12 +9,12 @@ grow its label space when a new label appears.
 from __future__ import annotations
 
 import copy
-import functools
 
 import numpy as np
 import pytest
-from river import checks, datasets
+from river import checks
 
+from helpers import yeast_arrays, yeast_rows
 from streamml import registry
 from streamml.persistence import dumps, loads
 from streamml.schema import Schema
@@ -45,19 +45,6 @@ def test_river_checks_cover_the_dataset_checks():
         "check_init_default_params_are_not_mutable",
     ):
         assert expected in names
-
-
-@functools.lru_cache(maxsize=1)
-def yeast_rows() -> tuple:
-    return tuple(datasets.Yeast())
-
-
-@functools.lru_cache(maxsize=1)
-def yeast_arrays() -> tuple[np.ndarray, np.ndarray]:
-    rows = yeast_rows()
-    X = np.array([list(x.values()) for x, _ in rows], dtype=np.float64)
-    Y = np.array([list(y.values()) for _, y in rows], dtype=bool)
-    return X, Y
 
 
 def _yeast_check_datasets(model, scale: int = 1):

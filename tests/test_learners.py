@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from river import base as river_base
-from river import datasets, linear_model, multioutput, tree
+from river import linear_model, multioutput, tree
 
+from helpers import yeast_arrays
 from streamml import registry
 from streamml.base import MultiLabelLearner
 from streamml.learners import (
@@ -23,20 +24,6 @@ from streamml.schema import SparseRow
 
 
 # ------------------------------------------------------------------------------------- helpers
-@functools.lru_cache(maxsize=1)
-def yeast_rows() -> tuple:
-    """Yeast as River dicts (bundled with River, no download)."""
-    return tuple(datasets.Yeast())
-
-
-@functools.lru_cache(maxsize=1)
-def yeast_arrays() -> tuple[np.ndarray, np.ndarray]:
-    rows = yeast_rows()
-    X = np.array([list(x.values()) for x, _ in rows], dtype=np.float64)
-    Y = np.array([list(y.values()) for _, y in rows], dtype=bool)
-    return X, Y
-
-
 def micro_f1(model: MultiLabelLearner, X: np.ndarray, Y: np.ndarray) -> float:
     """Prequential (test-then-train) micro-F1 through the row API."""
     tp = fp = fn = 0

@@ -40,7 +40,6 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -94,19 +93,6 @@ def tp_key(topic: str, partition: int) -> str:
     return f"{topic}:{partition}"
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def write_checkpoint(
     path: str | os.PathLike,
     model: MultiLabelLearner,
@@ -140,23 +126,7 @@ def write_checkpoint(
     }
     head = json.dumps(header, separators=(",", ":")).encode()
     serialized = time.perf_counter()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(_PREFIX.pack(MAGIC, CHECKPOINT_VERSION, len(head)))
-            f.write(head)
-            for blob in blobs:
-                f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
+    persistence.atomic_write(path, [_PREFIX.pack(MAGIC, CHECKPOINT_VERSION, len(head)), head, *blobs])
     size = _PREFIX.size + len(head) + pos
     done = time.perf_counter()
     return CheckpointInfo(str(path), size, done - started, serialized - started)

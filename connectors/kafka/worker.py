@@ -531,7 +531,7 @@ class KafkaWorker:
         publish = self._publish
 
         def flush_group():
-            nonlocal group, group_ts
+            nonlocal group
             if group:
                 proc.on_features(group, group_ts, emit=lambda p: publish(proc, p, False, None))
                 self.run_counters["instances"] += len(group)

@@ -59,7 +59,6 @@ falls below the limit, the most promising inactive leaves are reactivated with f
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np

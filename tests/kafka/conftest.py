@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 from connectors.kafka.devbroker import DevBroker, java_and_maven_available
+from kafka_utils import Workers
 
 
 def kafka_prerequisites_or_skip() -> None:
@@ -53,3 +54,11 @@ def make_topic(kafka_broker, request):
 def topic(make_topic) -> str:
     """A fresh one-partition topic (created with the admin client); its name."""
     return make_topic()
+
+
+@pytest.fixture
+def workers(tmp_path):
+    """Worker subprocesses started by a test, killed at its end."""
+    w = Workers(tmp_path)
+    yield w
+    w.close()

@@ -6,19 +6,12 @@ import signal
 
 import numpy as np
 import pytest
-from kafka_utils import Workers, offset_of, produce, read_topic, wait_for, worker_cmd, yeast_messages
+from kafka_utils import offset_of, produce, read_topic, wait_for, worker_cmd, yeast_messages
 
 from connectors.kafka.checkpoint import read_checkpoint
 from connectors.kafka.worker import checkpoint_path
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def workers(tmp_path):
-    w = Workers(tmp_path)
-    yield w
-    w.close()
 
 
 def test_worker_survives_a_broker_restart(kafka_broker, make_topic, workers, tmp_path):

@@ -7,7 +7,7 @@ import signal
 
 import numpy as np
 import pytest
-from kafka_utils import Workers, offset_of, produce, read_topic, wait_for, worker_cmd, yeast_messages, yeast_xy
+from kafka_utils import offset_of, produce, read_topic, wait_for, worker_cmd, yeast_messages, yeast_xy
 
 from connectors.kafka.checkpoint import read_checkpoint
 from connectors.kafka.processor import StreamProcessor
@@ -15,13 +15,6 @@ from connectors.kafka.worker import checkpoint_path
 from streamml import persistence
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def workers(tmp_path):
-    w = Workers(tmp_path)
-    yield w
-    w.close()
 
 
 def test_sigkill_mid_stream_then_restart_learns_every_message_exactly_once(kafka_broker, make_topic, workers, tmp_path):

@@ -8,20 +8,13 @@ import signal
 
 import numpy as np
 import pytest
-from kafka_utils import Workers, offset_of, produce, read_topic, wait_for, worker_cmd, yeast_messages, yeast_xy
+from kafka_utils import offset_of, produce, read_topic, wait_for, worker_cmd, yeast_messages, yeast_xy
 
 from connectors.kafka.checkpoint import read_checkpoint
 from connectors.kafka.processor import StreamProcessor
 from connectors.kafka.worker import checkpoint_path
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def workers(tmp_path):
-    w = Workers(tmp_path)
-    yield w
-    w.close()
 
 
 def _assigned(log: str) -> list[int] | None:

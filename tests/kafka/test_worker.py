@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from kafka_utils import Workers, produce, read_topic, worker_cmd, yeast_messages, yeast_xy
+from kafka_utils import produce, read_topic, worker_cmd, yeast_messages, yeast_xy
 
 from connectors.kafka.checkpoint import read_checkpoint
 from connectors.kafka.messages import encode_arrow, encode_json
@@ -15,13 +15,6 @@ from connectors.kafka.worker import checkpoint_path
 from streamml import cli
 
 pytestmark = pytest.mark.kafka
-
-
-@pytest.fixture
-def workers(tmp_path):
-    w = Workers(tmp_path)
-    yield w
-    w.close()
 
 
 def test_bad_messages_go_to_the_dead_letter_topic_and_the_stream_goes_on(kafka_broker, make_topic, workers, tmp_path):
