@@ -194,8 +194,9 @@ def main(argv=None) -> int:
     for label, model, fmt, mps, ips, ratio in rows:
         key = (model, "batched" if fmt == "arrow" or "micro-batch" in label else "per message")
         best[key] = max(best.get(key, 0.0), ips)
-    for model, target in (("majority", 20_000), ("mlht", 5_000)):
-        for mode in ("batched", "per message"):
+    # the targets: majority in batched mode; mlht in any mode (both shown)
+    for model, target, modes in (("majority", 20_000, ("batched",)), ("mlht", 5_000, ("batched", "per message"))):
+        for mode in modes:
             if (model, mode) in best:
                 got = best[model, mode]
                 verdict = "met" if got >= target else "**not met**"
