@@ -56,17 +56,6 @@ def _named_models(models: Models) -> list[tuple[str, MultiLabelLearner]]:
     return named
 
 
-def _fit(vec: np.ndarray, n: int, fill: Any) -> np.ndarray:
-    """``vec`` truncated or padded with ``fill`` to length ``n``."""
-    if vec.shape[0] == n:
-        return vec
-    if vec.shape[0] > n:
-        return vec[:n]
-    out = np.full(n, fill, dtype=vec.dtype)
-    out[: vec.shape[0]] = vec
-    return out
-
-
 class _Track:
     """Everything recorded for one model during a run."""
 
@@ -155,13 +144,12 @@ def prequential(
     clock = time.perf_counter
     for x, y in source:
         n += 1
-        n_labels = y.shape[0]
         for track in tracks:
             t0 = clock()
             pred, proba = track.model.predict_row_and_proba(x)
             track.seconds += clock() - t0
-            if pred.shape[0] != n_labels:  # labels the model has not met yet are predicted irrelevant
-                pred, proba = _fit(pred, n_labels, False), _fit(proba, n_labels, 0.0)
+            # Vectors of different lengths are padded by the metrics: labels the model has not met
+            # yet count as predicted irrelevant, labels missing from ``y`` as irrelevant.
             track.cumulative.update(y, pred, proba)
             track.windowed.update(y, pred, proba)
         pending.append((x, y))
