@@ -113,23 +113,35 @@ def run_suite(name: str, datasets: list[str] | None, max_instances: int | None, 
     if suite.reference and not max_instances:
         text += render_reference(suite, done)
     if suite.means:
-        text += render_means(ratios)
+        text += render_means(ratios, suite.means_over)
     return text
 
 
-def render_means(ratios) -> str:
-    """Means of subset accuracy and micro-F1 over the datasets where both sides of a pair ran."""
-    by_pair: dict[tuple[str, str], list[tuple[dict, dict]]] = {}
-    for _, pair, ours, peer in ratios:
+def render_means(ratios, target: tuple[str, ...] = ()) -> str:
+    """Means of subset accuracy and micro-F1 per pair: over ``target`` (the datasets a target names)
+    when given, and over every dataset where both sides of the pair ran."""
+    by_pair: dict[tuple[str, str], list[tuple[str, dict, dict]]] = {}
+    for dataset, pair, ours, peer in ratios:
         if "error" not in ours and "error" not in peer:
-            by_pair.setdefault((pair.ours, pair.peer), []).append((ours, peer))
-    lines = ["", "Means over the datasets where both ran (each instance of each stream scored):", "",
-             "| ours | peer | datasets | ours mean subset acc | peer mean subset acc | ours mean micro-F1 | peer mean micro-F1 |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+            by_pair.setdefault((pair.ours, pair.peer), []).append((dataset, ours, peer))
+    lines = ["", "Means (each instance of each stream scored):", "",
+             "| ours | peer | over | datasets | ours mean subset acc | peer mean subset acc | ours mean micro-F1 | peer mean micro-F1 |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
     for (ours, peer), runs in by_pair.items():
-        mean = lambda side, key: sum(r[side][key] for r in runs) / len(runs)  # noqa: E731
-        lines.append(f"| `{ours}` | `{peer}` | {len(runs)} | {mean(0, 'subset_accuracy'):.4f} | {mean(1, 'subset_accuracy'):.4f} "
-                     f"| {mean(0, 'micro_f1'):.4f} | {mean(1, 'micro_f1'):.4f} |")
+        groups = []
+        if target:
+            chosen = [r for r in runs if r[0] in target]
+            if len(chosen) == len(target):
+                groups.append(("the target's datasets", chosen))
+        groups.append(("every dataset where both ran", runs))
+        for label, group in groups:
+            mean = lambda side, key: sum(r[side][key] for r in group) / len(group)  # noqa: E731
+            sa_o, sa_p, f_o, f_p = mean(1, "subset_accuracy"), mean(2, "subset_accuracy"), mean(1, "micro_f1"), mean(2, "micro_f1")
+            bold = lambda a, b: f"**{a:.4f}**" if a > b else f"{a:.4f}"  # noqa: E731
+            lines.append(f"| `{ours}` | `{peer}` | {label} | {len(group)} | {bold(sa_o, sa_p)} | {sa_p:.4f} "
+                         f"| {bold(f_o, f_p)} | {f_p:.4f} |")
+    if target:
+        lines += ["", "The target's datasets: " + ", ".join(target) + ". Bold: ours is higher."]
     return "\n".join(lines) + "\n"
 
 

@@ -101,7 +101,7 @@ def test_epoch_recycling_clears_only_the_labels_seen():
 def _trained(n=2500, seed=3, **kw):
     stream = MultiLabelDriftStream(n_instances=n, n_features=6, n_labels=6, n_groups=2, seed=seed)
     kw.setdefault("bootstrap", True)  # these tests inspect a real hierarchy early (default is now False)
-    model = IHOMER(node_learner=MLHT(grace_period=100), **kw)
+    model = IHOMER(node_learner=MLHT(grace_period=100), **{"cardinality_factor": 0.0, **kw})
     model.bind(stream.schema)
     for x, y in stream:
         model.predict_row(x)
@@ -182,7 +182,7 @@ def test_every_instance_is_scored_including_around_restructures():
     n = 6000
     stream = MultiLabelDriftStream(n_instances=n, n_features=6, n_labels=8, n_groups=2, label_cardinality=2.5,
                                    drifts=[Drift(3000, kind="cooccurrence")], seed=5)
-    rec = _Recorder(IHOMER(node_learner=MLHT(grace_period=100)))
+    rec = _Recorder(IHOMER(node_learner=MLHT(grace_period=100), cardinality_factor=0.0))
     (result,) = prequential(stream, {"ihomer": rec}, progress=False)
     assert result.n == n
     assert rec.log == [(kind, i) for i in range(n) for kind in ("predict", "learn")]
@@ -196,7 +196,7 @@ def test_restructure_events_are_deterministic():
     def run():
         stream = MultiLabelDriftStream(n_instances=4000, n_features=6, n_labels=8, n_groups=2, label_cardinality=2.5,
                                        drifts=[Drift(2000, kind="cooccurrence")], seed=11)
-        model = IHOMER(node_learner=MLHT(grace_period=100))
+        model = IHOMER(node_learner=MLHT(grace_period=100), cardinality_factor=0.0)
         prequential(stream, {"m": model}, progress=False)
         return model.events
 
@@ -282,3 +282,94 @@ def test_without_bootstrap_the_single_root_predicts_until_a_switch_is_earned():
     if not any(e["kind"] == "switch" for e in model.events):
         assert len(model.active_partition()) == 1
     assert not any(e.get("bootstrap") for e in model.events if e["kind"] == "switch")
+
+
+# ------------------------------------------------------------------- routing and cluster floor
+def _stub_hierarchy():
+    from streamml.ihomer.hierarchy import Position, Unit
+
+    root = Unit("meta", [[0, 1], [2]], True, MLHT(), 0, None)
+    a = Unit("leaf", [[0, 1]], False, MLHT(), 1, None)
+    b = Unit("leaf", [[2]], False, MLHT(), 2, None)
+    return Position(root, [Position(a, []), Position(b, [])])
+
+
+def _predict(outputs, consistent, root_routed=False):
+    from streamml.ihomer.hierarchy import predict_structure
+
+    out = {uid: (np.asarray(p, bool), np.asarray(q, float)) for uid, (p, q) in outputs.items()}
+    return predict_structure(_stub_hierarchy(), None, 3, lambda u: out[u.uid], consistent, root_routed)
+
+
+def test_consistent_routing_makes_a_reached_unit_predict_its_most_probable_output():
+    # the root routes to cluster {0, 1}, whose leaf predicts neither label
+    outputs = {0: ([True, False], [0.6, 0.3]), 1: ([False, False], [0.2, 0.4]), 2: ([False], [0.1])}
+    pred, proba = _predict(outputs, consistent=False)
+    assert pred.tolist() == [False, False, False]
+    pred_c, proba_c = _predict(outputs, consistent=True)
+    assert pred_c.tolist() == [False, True, False]  # label 1: the leaf's most probable
+    np.testing.assert_allclose(proba_c, proba)  # scores are untouched
+    np.testing.assert_allclose(proba_c, [0.6 * 0.2, 0.6 * 0.4, 0.3 * 0.0])
+
+
+def test_the_root_is_held_to_consistency_only_when_told_so():
+    # the root predicts no cluster: with root_routed it enters its most probable child (cluster {2})
+    outputs = {0: ([False, False], [0.3, 0.45]), 1: ([False, False], [0.2, 0.4]), 2: ([False], [0.1])}
+    assert _predict(outputs, consistent=True).__getitem__(0).tolist() == [False, False, False]
+    assert _predict(outputs, consistent=True, root_routed=True)[0].tolist() == [False, False, True]
+
+
+class _Silent(MultiLabelLearner):
+    """Predicts no label, with fixed scores that rank label 1 first."""
+
+    def _learn_row(self, x, y, w):
+        pass
+
+    def _predict_proba_row(self, x):
+        q = np.full(self.n_labels, 0.1)
+        q[1:2] = 0.3
+        return q
+
+    def predict_row_and_proba(self, x):
+        self._fit_spaces(x, None)
+        return np.zeros(self.n_labels, bool), self._predict_proba_row(x)
+
+
+def test_root_routing_follows_the_rate_of_empty_labelsets():
+    stream = MultiLabelDriftStream(n_instances=10, n_features=4, n_labels=4, n_groups=2, seed=1)
+    model = IHOMER(node_learner=_Silent(), global_drift=False).bind(stream.schema)
+    x = np.zeros(4)
+    for _ in range(40):
+        model.learn_row(x, np.array([True, True, False, False]))
+    # no empty labelset seen: the root (one leaf cluster) predicts at least its most probable label
+    assert model.predict_row(x).tolist() == [False, True, False, False]
+    for _ in range(10):  # 10 of 50 labelsets empty (20 %): the empty set may be predicted again
+        model.learn_row(x, np.zeros(4, bool))
+    assert model.predict_row(x).tolist() == [False, False, False, False]
+    plain = IHOMER(node_learner=_Silent(), consistent=False, global_drift=False).bind(stream.schema)
+    for _ in range(40):
+        plain.learn_row(x, np.array([True, True, False, False]))
+    assert not plain.predict_row(x).any()
+
+
+def test_cluster_floor_is_at_least_twice_the_mean_labelset_size():
+    def floor(factor):
+        odac = JaccardODAC(cardinality_factor=factor)
+        odac.add_labels(6)
+        for labels in ([0], [1], [2], [0, 1, 2, 3]):  # sizes 1, 1, 1, 4: mode 1, mean 1.75
+            odac.update(np.array(labels))
+        return odac.cluster_size_floor()
+
+    assert floor(0.0) == 1  # the reference code's floor: the most common labelset size
+    assert floor(2.0) == 4  # ceil(2 * 1.75)
+    assert floor(1.0) == 2
+
+
+def test_training_units_are_those_a_pass_over_the_pool_would_pick():
+    model, _ = _trained(n=1200)
+    assert len(model._pool) > 2
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        y = rng.random(6) < 0.3
+        expected = [u.uid for u in model._pool.values() if u.trains_on(y)]
+        assert [u.uid for u in model._training_units(y)] == sorted(expected)

@@ -243,6 +243,10 @@ class JaccardODAC:
         Upper bound on the number of leaf clusters (``None``: none).
     relocate
         Run the relocation test (see the module docstring).
+    cardinality_factor
+        With ``min_cluster_size=None``, the floor is also at least this multiple of the mean size of
+        the non-empty labelsets seen so far (0: the most common labelset size alone, as the reference
+        code does).
     """
 
     def __init__(
@@ -256,8 +260,10 @@ class JaccardODAC:
         merge: bool = True,
         max_clusters: int | None = None,
         relocate: bool = True,
+        cardinality_factor: float = 0.0,
     ) -> None:
         self.confidence = confidence
+        self.cardinality_factor = cardinality_factor
         self.n_min = int(n_min)
         self.tau = tau
         self.window = int(window)
@@ -338,9 +344,15 @@ class JaccardODAC:
     def cluster_size_floor(self) -> int:
         if self.min_cluster_size is not None:
             return int(self.min_cluster_size)
-        if self._size_counts[1:].sum() == 0:
+        counts = self._size_counts[1:]
+        total = counts.sum()
+        if total == 0:
             return 1
-        return int(np.argmax(self._size_counts[1:]) + 1)
+        mode = int(np.argmax(counts) + 1)
+        if self.cardinality_factor <= 0:
+            return mode
+        mean = float(counts @ np.arange(1, counts.shape[0] + 1)) / float(total)
+        return max(mode, int(np.ceil(self.cardinality_factor * mean)))
 
     # ---------------------------------------------------------------- labels
     def add_labels(self, n_new: int) -> list[int]:

@@ -14,7 +14,9 @@ parent predicts relevant; a label is predicted relevant only by the leaf unit th
 when every meta-label on its path was predicted relevant. Its probability is the product of the
 meta-label probabilities on the path and the leaf's probability; for a child that is not visited,
 it is the parent's meta probability times the label's frequency among the instances that child has
-trained on (so scores stay informative for AUC without running the child).
+trained on (so scores stay informative for AUC without running the child). With ``consistent``, a
+unit reached through a predicted meta-label that predicts none of its children or labels predicts
+its most probable one: the meta-label said some label below is relevant.
 
 ODAC's cluster tree is binary; positions are made wider than that (up to ``branching`` children)
 by replacing a child cluster with its own children, largest first, which keeps the hierarchy
@@ -248,7 +250,8 @@ def build_positions(tree: Any, flat: bool, branching: int, get_unit: Callable[[s
     return rec(tree, True)
 
 
-def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable[[Unit], tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable[[Unit], tuple[np.ndarray, np.ndarray]],
+                      consistent: bool = False, root_routed: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Prediction and probabilities of a hierarchy over ``n_labels`` labels (see the module docstring).
 
     ``unit_pred(unit)`` gives a unit's ``(pred, proba)`` for ``x`` (the caller caches it).
@@ -256,23 +259,27 @@ def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable
     pred = np.zeros(n_labels, dtype=bool)
     proba = np.zeros(n_labels)
 
-    def rec(pos: Position, scale: float) -> None:
+    def rec(pos: Position, scale: float, routed: bool = False) -> None:
         unit = pos.unit
         if unit is None:  # flat: every child is visited
             for c in pos.children:
                 rec(c, scale)
             return
         p, q = unit_pred(unit)
+        if consistent and routed and p.shape[0] and not p.any():
+            # a unit reached because some label under it is relevant predicts at least one
+            p = p.copy()
+            p[int(np.argmax(q))] = True
         if unit.kind == "leaf":
             pred[unit.domain] = p
             proba[unit.domain] = scale * q
             return
         for i, c in enumerate(pos.children):
             if p[i]:
-                rec(c, scale * float(q[i]))
+                rec(c, scale * float(q[i]), True)
             else:
                 cu = c.unit
                 proba[cu.domain] = scale * float(q[i]) * cu.prior()
 
-    rec(root, 1.0)
+    rec(root, 1.0, root_routed)
     return pred, proba

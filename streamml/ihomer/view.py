@@ -4,7 +4,7 @@
 >>> from streamml.trees import MLHT
 >>> from streamml.ihomer import IHOMER
 >>> stream = MultiLabelDriftStream(n_instances=600, n_features=4, n_labels=6, n_groups=2, seed=3)
->>> model = IHOMER(node_learner=MLHT(), bootstrap=True).bind(stream.schema)
+>>> model = IHOMER(node_learner=MLHT(), cardinality_factor=0.0).bind(stream.schema)
 >>> for x, y in stream:
 ...     model.learn_row(x, y)
 >>> print(render_text(model, events=False))  # doctest: +NORMALIZE_WHITESPACE

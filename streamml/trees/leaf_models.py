@@ -147,19 +147,21 @@ class LabelCombinationKNN:
             if self.count == self.size and self.head:
                 d2 = d2[order]
         else:
-            width = self.pidx.shape[1]
-            m = inst.idx.shape[0]
+            c = self.count
+            # in slot order (no copy of the window), reordered once at the end
+            # summed like the stored norms (same padded width and order), so that a stored copy of
+            # the query is at distance exactly 0
+            dots = (inst.dense[self.pidx[:c]] * self.pval[:c]).sum(axis=1)
+            width, m = self.pidx.shape[1], inst.idx.shape[0]
             if m > width:
                 self._widen(m)
                 width = m
-            xd = np.zeros(self.d)
-            xd[inst.idx] = inst.vals
-            pv = self.pval[order]
-            dots = (xd[self.pidx[order]] * pv).sum(axis=1)
             q = np.zeros(width)
             q[:m] = inst.vals
-            d2 = self.norm[order] + (q * q).sum() - 2.0 * dots
+            d2 = self.norm[:c] + (q * q).sum() - 2.0 * dots
             np.maximum(d2, 0.0, out=d2)
+            if c == self.size and self.head:
+                d2 = d2[order]
         return order, d2
 
     def proba(self, inst: Instance) -> np.ndarray | None:

@@ -133,22 +133,28 @@ class GaussianObserver:
     def update_sparse(self, rows: np.ndarray, idx: np.ndarray, vals: np.ndarray, w: float) -> None:
         """Add a sparse row (non-zero ``vals`` at ``idx``; NaN = missing) to the classes ``rows``."""
         s = vals.sum()
-        r = rows[:, None]
         if s != s:
             self._update_nan(rows, idx, vals, w)
+            self.n_sparse[rows] += 1
+            self.n_explicit[rows[:, None], idx] += 1
+            return
+        # one flat index for the (class, feature) cells, reused by every array (all C-contiguous)
+        flat = (rows[:, None] * self.sum.shape[1] + idx).ravel()
+        v = np.tile(vals, rows.shape[0])
+        self.weight[rows] += w
+        S, Q = self.sum.reshape(-1), self.sq.reshape(-1)
+        if w == 1.0:
+            S[flat] += v
+            Q[flat] += v * v
         else:
-            self.weight[rows] += w
-            if w == 1.0:
-                self.sum[r, idx] += vals
-                self.sq[r, idx] += vals * vals
-            else:
-                wv = w * vals
-                self.sum[r, idx] += wv
-                self.sq[r, idx] += wv * vals
-            self.min[r, idx] = np.fmin(self.min[r, idx], vals)
-            self.max[r, idx] = np.fmax(self.max[r, idx], vals)
+            wv = w * v
+            S[flat] += wv
+            Q[flat] += wv * v
+        lo, hi = self.min.reshape(-1), self.max.reshape(-1)
+        lo[flat] = np.fmin(lo[flat], v)
+        hi[flat] = np.fmax(hi[flat], v)
         self.n_sparse[rows] += 1
-        self.n_explicit[r, idx] += 1
+        self.n_explicit.reshape(-1)[flat] += 1
 
     def _update_nan(self, rows: np.ndarray, idx: np.ndarray | None, vals: np.ndarray, w: float) -> None:
         nan = np.isnan(vals)
@@ -285,15 +291,15 @@ class GaussianObserver:
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> GaussianObserver:
         obs = cls.__new__(cls)
-        obs.weight = np.asarray(state["weight"], dtype=np.float64)
-        obs.sum = np.asarray(state["sum"], dtype=np.float64)
-        obs.sq = np.asarray(state["sq"], dtype=np.float64)
+        obs.weight = np.ascontiguousarray(state["weight"], dtype=np.float64)
+        obs.sum = np.ascontiguousarray(state["sum"], dtype=np.float64)
+        obs.sq = np.ascontiguousarray(state["sq"], dtype=np.float64)
         m = state.get("missing")
-        obs.missing = None if m is None else np.asarray(m, dtype=np.float64)
-        obs.min = np.asarray(state["min"], dtype=np.float64)
-        obs.max = np.asarray(state["max"], dtype=np.float64)
-        obs.n_sparse = np.asarray(state["n_sparse"], dtype=np.int64)
-        obs.n_explicit = np.asarray(state["n_explicit"], dtype=np.int32)
+        obs.missing = None if m is None else np.ascontiguousarray(m, dtype=np.float64)
+        obs.min = np.ascontiguousarray(state["min"], dtype=np.float64)
+        obs.max = np.ascontiguousarray(state["max"], dtype=np.float64)
+        obs.n_sparse = np.ascontiguousarray(state["n_sparse"], dtype=np.int64)
+        obs.n_explicit = np.ascontiguousarray(state["n_explicit"], dtype=np.int32)
         return obs
 
 
