@@ -100,7 +100,7 @@ def test_epoch_recycling_clears_only_the_labels_seen():
 # ------------------------------------------------------------------------------ hierarchy
 def _trained(n=2500, seed=3, **kw):
     stream = MultiLabelDriftStream(n_instances=n, n_features=6, n_labels=6, n_groups=2, seed=seed)
-    kw.setdefault("bootstrap", True)  # these tests inspect a real hierarchy early (default is now False)
+    kw.setdefault("bootstrap", True)  # these tests inspect a real hierarchy early
     model = IHOMER(node_learner=MLHT(grace_period=100), **{"cardinality_factor": 0.0, **kw})
     model.bind(stream.schema)
     for x, y in stream:
@@ -120,7 +120,7 @@ def _path_to(pos, label, path=()):
 
 
 def test_predictions_for_a_label_come_from_the_unit_that_owns_it():
-    model, stream = _trained()
+    model, stream = _trained(decision="routed")
     assert len(model.active_partition()) == 2  # a real hierarchy is predicting
     X, _, _ = stream.arrays(2500, 2700) if stream.n_instances is None else MultiLabelDriftStream(
         n_instances=2700, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(2500, 2700)
@@ -373,3 +373,50 @@ def test_training_units_are_those_a_pass_over_the_pool_would_pick():
         y = rng.random(6) < 0.3
         expected = [u.uid for u in model._pool.values() if u.trains_on(y)]
         assert [u.uid for u in model._training_units(y)] == sorted(expected)
+
+
+class _Eager(MultiLabelLearner):
+    """Predicts label 0 relevant although its probability is 0.4 (so the two rules disagree)."""
+
+    def _learn_row(self, x, y, w):
+        pass
+
+    def _predict_proba_row(self, x):
+        q = np.full(self.n_labels, 0.1)
+        q[:1] = 0.4
+        return q
+
+    def predict_row_and_proba(self, x):
+        self._fit_spaces(x, None)
+        p = np.zeros(self.n_labels, bool)
+        p[:1] = True
+        return p, self._predict_proba_row(x)
+
+
+@pytest.mark.parametrize("truth, expected", [([True, False, False], [True, False, False]),
+                                             ([False, False, False], [False, False, False])])
+def test_auto_decision_follows_the_rule_with_more_exact_matches(truth, expected):
+    stream = MultiLabelDriftStream(n_instances=10, n_features=3, n_labels=3, n_groups=1, seed=0)
+    x = np.zeros(3)
+    models = {d: IHOMER(node_learner=_Eager(), decision=d, global_drift=False).bind(stream.schema)
+              for d in ("routed", "marginal", "auto")}
+    for _ in range(30):
+        for m in models.values():
+            m.predict_row(x)
+            m.learn_row(x, np.array(truth))
+    assert models["routed"].predict_row(x).tolist() == [True, False, False]
+    assert models["marginal"].predict_row(x).tolist() == [False, False, False]
+    assert models["auto"].predict_row(x).tolist() == expected  # the rule that matched every instance
+
+
+def test_marginal_decision_thresholds_the_path_probability():
+    model, stream = _trained(n=1500, decision="marginal")
+    X, _, _ = MultiLabelDriftStream(n_instances=1700, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(1500, 1700)
+    for x in X:
+        pred, proba = model.predict_row_and_proba(x)
+        assert pred.tolist() == (proba >= 0.5).tolist()
+
+
+def test_decision_must_be_known():
+    with pytest.raises(ValueError, match="decision"):
+        IHOMER(decision="vote")

@@ -338,9 +338,23 @@ def test_sparse_and_dense_rows_give_identical_predictions(dense_max):
         np.testing.assert_array_equal(qs, qd)
         sparse_model.learn_row(x, y)
         dense_model.learn_row(xd, y)
-        assert sparse_model.n_nodes > 1 or _root_leaf(sparse_model).model.knn.dense == (dense_max >= 4)
     assert sparse_model.events == dense_model.events
     assert sparse_model.splits() == dense_model.splits()
+
+
+def test_knn_layout_follows_the_feature_count_and_the_first_row():
+    rng = np.random.default_rng(1)
+    y = np.array([True, False])
+    for d, nnz, dense_max, expected in [(40, 20, 100, True), (40, 9, 100, False), (40, 20, 10, False)]:
+        knn = LabelCombinationKNN(n_features=d, n_labels=2, dense_max_features=dense_max)
+        x = np.zeros(d)
+        x[rng.choice(d, nnz, replace=False)] = 1.0
+        knn.learn(Instance(x, d), y)
+        assert knn.dense is expected, (d, nnz, dense_max)
+        dense_again = np.ones(d)  # the layout is fixed once the window holds a row
+        knn.learn(Instance(dense_again, d), y)
+        assert knn.dense is expected
+        assert knn.distances(Instance(dense_again, d))[1][-1] == 0.0
 
 
 def test_sparse_knn_layout_matches_dense_distances():

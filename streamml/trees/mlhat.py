@@ -176,7 +176,8 @@ class MLHAT(HoeffdingTreeEngine):
     * ``leaf_selection="loss"`` (above) is an addition; ``"reference"`` restores the plain switch.
     * The bagged logistic regressions take one step with gradient times ``k_m`` instead of ``k_m``
       successive steps (``bagging_update="repeated"`` restores the successive steps).
-    * For more than ``knn_dense_max_features`` features the kNN window is stored sparse and the
+    * For more than ``knn_dense_max_features`` features, or when a leaf's first stored row has
+      under a quarter of its features non-zero, the kNN window is stored sparse and the
       distances use ``|w|^2 + |x|^2 - 2 w.x`` (rounding differences only; set the threshold high for
       the direct formula).
     * Every node keeps the loss of its own predictions. In the reference a leaf below a branch
