@@ -102,9 +102,12 @@ Deliberate deviations
   predicting labels, which helps micro-F1 on sparse label spaces but costs exact matches where
   many labelsets are empty (Birds: 46 %). The marginal rule thresholds the path probability
   (meta-label probabilities times the leaf's) at 0.5 instead. Both are computed from the same
-  unit outputs, so both are scored on every instance before it is learned; ``auto`` predicts
-  with the one that has more exact matches so far (faded, ``decision_fading=0.999``). On the
-  benchmark it picks the marginal rule on Birds only.
+  unit outputs, so both are scored on every instance before it is learned; ``auto`` starts with
+  the routed rule while empty labelsets are rare (under 5 %, the same condition that holds the
+  root to consistency: the routed rule assumes some label is relevant) and with the marginal rule
+  otherwise, and changes rule when the other leads in exact matches by two standard
+  deviations of a sign test on the instances only one of them matched (McNemar; counts faded by
+  ``decision_fading=0.999``).
 * The bootstrap switch above (on by default), which also restarts the global ADWIN: the
   meta-label error of a new hierarchy is a new series (without the restart, Yeast saw a false
   global drift 100 instances after its bootstrap switch).
@@ -151,7 +154,7 @@ UNIT_CARDINALITY_TH = 100
 
 
 def default_node_learner() -> MultiLabelLearner:
-    """MLHAT (``streamml.trees.mlhat``) when available, else MLHT."""
+    """MLHAT (``streamml.trees.mlhat``) with ``cardinality_th=100`` when available, else MLHT."""
     try:
         from streamml.trees.mlhat import MLHAT
     except ImportError:  # pragma: no cover - MLHAT lands separately
@@ -223,8 +226,10 @@ class IHOMER(MultiLabelLearner):
         How labels are decided from the units' outputs: ``"routed"`` (HOMER: a label is relevant
         when its leaf predicts it and every meta-label on its path was predicted), ``"marginal"``
         (when its path probability -- the product of the meta-label probabilities on the path and
-        the leaf's conditional probability -- is at least 0.5), or ``"auto"`` (default): the one
-        with more exact matches so far, faded by ``decision_fading`` per instance.
+        the leaf's conditional probability -- is at least 0.5), or ``"auto"`` (default): routed
+        while empty labelsets are rare (under 5 %), else marginal, until the other rule matches
+        labelsets exactly significantly more often (a sign test on the instances only one of them
+        matched, counts faded by ``decision_fading``), and so on.
     """
 
     def __init__(
@@ -299,7 +304,8 @@ class IHOMER(MultiLabelLearner):
         self._buffer: collections.deque = collections.deque(maxlen=buffer_size)
         self._n = 0
         self._n_empty = 0
-        self._decision_hits = np.zeros(2)  # faded exact matches of the routed and marginal rules
+        self._decision_hits = np.zeros(2)  # faded counts of instances only routed / only marginal matched
+        self._marginal: bool | None = None  # "auto": None until the sign test first decides
         self._next_uid = 0
         self._change_at: int | None = None
         self._change_first: int | None = None
@@ -478,7 +484,9 @@ class IHOMER(MultiLabelLearner):
 
     def _use_marginal(self) -> bool:
         if self.decision == "auto":
-            return bool(self._decision_hits[1] > self._decision_hits[0])
+            if self._marginal is None:  # no evidence yet: routed while empty labelsets are rare
+                return self._n_empty >= 0.05 * self._n and self._n > 0
+            return self._marginal
         return self.decision == "marginal"
 
     def predict_row_and_proba(self, x: Row) -> tuple[np.ndarray, np.ndarray]:
@@ -502,11 +510,18 @@ class IHOMER(MultiLabelLearner):
         self._ensure_active()
         _, _, act, cand, preds, routed = self._compute(x)
         self._n += 1
-        # the exact-match record of both decision rules (faded), with which "auto" chooses
-        hits = self._decision_hits
-        hits *= self.decision_fading
-        hits[0] += bool((routed == y).all())
-        hits[1] += bool(((act[1] >= 0.5) == y).all())
+        # instances only one decision rule matched exactly (faded): "auto" changes rule when the
+        # other one leads by two standard deviations of a sign test on them (McNemar)
+        only = self._decision_hits
+        only *= self.decision_fading
+        r_ok, m_ok = bool((routed == y).all()), bool(((act[1] >= 0.5) == y).all())
+        if r_ok != m_ok:
+            only[int(m_ok)] += 1.0
+            current = self._use_marginal()
+            lead = (only[0] - only[1]) if current else (only[1] - only[0])
+            if lead > 2.0 * np.sqrt(only.sum()):
+                self._marginal = not current
+                self._event("decision", rule="marginal" if self._marginal else "routed")
         self._n_empty += not y.any()
         if self._global is not None:
             self._global_step(act[0], y)
@@ -671,6 +686,7 @@ class IHOMER(MultiLabelLearner):
             "n": self._n,
             "n_empty": self._n_empty,
             "decision_hits": self._decision_hits,
+            "marginal": self._marginal,
             "next_uid": self._next_uid,
             "change_at": self._change_at,
             "change_first": self._change_first,
@@ -701,6 +717,7 @@ class IHOMER(MultiLabelLearner):
         self._n = int(state["n"])
         self._n_empty = int(state.get("n_empty", 0))
         self._decision_hits = np.asarray(state.get("decision_hits", np.zeros(2)), dtype=np.float64).copy()
+        self._marginal = state.get("marginal")
         self._next_uid = int(state["next_uid"])
         self._change_at = None if state["change_at"] is None else int(state["change_at"])
         self._change_first = None if state["change_first"] is None else int(state["change_first"])
