@@ -263,7 +263,6 @@ class JaccardODAC:
         cardinality_factor: float = 0.0,
     ) -> None:
         self.confidence = confidence
-        self.cardinality_factor = cardinality_factor
         self.n_min = int(n_min)
         self.tau = tau
         self.window = int(window)
@@ -272,6 +271,7 @@ class JaccardODAC:
         self.merge = merge
         self.max_clusters = max_clusters
         self.relocate = relocate
+        self.cardinality_factor = cardinality_factor
         self.stats = PairStats(max(1, self.window // 2))
         self.n_labels = 0
         self.n_seen = 0

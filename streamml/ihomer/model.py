@@ -153,6 +153,10 @@ __all__ = ["IHOMER", "default_node_learner", "has_own_drift"]
 STRUCTURAL = ("split", "aggregate", "merge", "relocate", "refine", "reset", "global_drift", "switch", "reject")
 
 
+#: Below this share of empty labelsets seen so far, the root is held to consistency and "auto"
+#: starts from the routed rule (both assume that some label is relevant).
+RARE_EMPTY_SHARE = 0.05
+
 #: MLHAT's leaf-model threshold for the units (see "Deliberate deviations"); MLHAT's own default is 750.
 UNIT_CARDINALITY_TH = 100
 
@@ -476,7 +480,7 @@ class IHOMER(MultiLabelLearner):
                 r = preds[u.uid] = u.predict(x)
             return r
 
-        root_routed = self.consistent and self._n_empty < 0.05 * self._n
+        root_routed = self.consistent and self._empty_labelsets_rare()
         act = predict_structure(self._active, x, L, unit_pred, self.consistent, root_routed)
         cand = predict_structure(self._candidate, x, L, unit_pred, self.consistent, root_routed) if self._candidate is not None else None
         routed = act[0]
@@ -488,10 +492,13 @@ class IHOMER(MultiLabelLearner):
         self._cache = (x, copy, act, cand, preds, routed)
         return self._cache
 
+    def _empty_labelsets_rare(self) -> bool:
+        return self._n_empty < RARE_EMPTY_SHARE * self._n
+
     def _use_marginal(self) -> bool:
         if self.decision == "auto":
             if self._marginal is None:  # no evidence yet: routed while empty labelsets are rare
-                return self._n_empty >= 0.05 * self._n and self._n > 0
+                return self._n > 0 and not self._empty_labelsets_rare()
             return self._marginal
         return self.decision == "marginal"
 

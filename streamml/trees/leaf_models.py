@@ -13,9 +13,9 @@ dense row and its :class:`~streamml.schema.SparseRow` form give bit-identical re
 
     * *dense* (``n_features <= dense_max_features``): the window is a ``(window, d)`` array and the
       distances are ``sum((W - x)^2)`` in one NumPy operation;
-    * *sparse* (more features, or a first stored row with under a quarter of its features non-zero,
-      as in Corel5k's 8 of 499 or Delicious' 19 of 500): each window row keeps its non-zero indices and values in a padded
-      ``(window, m)`` pair of arrays (``m`` the largest non-zero count seen), and the squared
+    * *sparse* (more features, or a first stored row with under a quarter of its features
+      non-zero, as in Corel5k's 8 of 499 or Delicious' 19 of 500): each window row keeps its
+      non-zero indices and values in a padded ``(window, m)`` pair of arrays (``m`` the largest non-zero count seen), and the squared
       distance is ``|w|^2 + |x|^2 - 2 w.x`` with ``w.x`` gathered from a scattered copy of ``x``.
       It costs ``O(window * m)`` instead of ``O(window * d)`` (Bibtex: ~70 stored values against
       1,836 features). Norms and dot products are summed over the same padded layout, so an exact
@@ -153,9 +153,8 @@ class LabelCombinationKNN:
                 d2 = d2[order]
         else:
             c = self.count
-            # in slot order (no copy of the window), reordered once at the end
-            # summed like the stored norms (same padded width and order), so that a stored copy of
-            # the query is at distance exactly 0
+            # in slot order (no copy of the window, reordered once at the end), and summed like the
+            # stored norms (same padded width and order): a stored copy of the query is at distance 0
             dots = (inst.dense[self.pidx[:c]] * self.pval[:c]).sum(axis=1)
             width, m = self.pidx.shape[1], inst.idx.shape[0]
             if m > width:

@@ -132,27 +132,25 @@ class GaussianObserver:
 
     def update_sparse(self, rows: np.ndarray, idx: np.ndarray, vals: np.ndarray, w: float) -> None:
         """Add a sparse row (non-zero ``vals`` at ``idx``; NaN = missing) to the classes ``rows``."""
+        # one flat index for the (class, feature) cells, reused by every array (all C-contiguous)
+        flat = (rows[:, None] * self.sum.shape[1] + idx).ravel()
         s = vals.sum()
         if s != s:
             self._update_nan(rows, idx, vals, w)
-            self.n_sparse[rows] += 1
-            self.n_explicit[rows[:, None], idx] += 1
-            return
-        # one flat index for the (class, feature) cells, reused by every array (all C-contiguous)
-        flat = (rows[:, None] * self.sum.shape[1] + idx).ravel()
-        v = np.tile(vals, rows.shape[0])
-        self.weight[rows] += w
-        S, Q = self.sum.reshape(-1), self.sq.reshape(-1)
-        if w == 1.0:
-            S[flat] += v
-            Q[flat] += v * v
         else:
-            wv = w * v
-            S[flat] += wv
-            Q[flat] += wv * v
-        lo, hi = self.min.reshape(-1), self.max.reshape(-1)
-        lo[flat] = np.fmin(lo[flat], v)
-        hi[flat] = np.fmax(hi[flat], v)
+            v = np.tile(vals, rows.shape[0])
+            self.weight[rows] += w
+            S, Q = self.sum.reshape(-1), self.sq.reshape(-1)
+            if w == 1.0:
+                S[flat] += v
+                Q[flat] += v * v
+            else:
+                wv = w * v
+                S[flat] += wv
+                Q[flat] += wv * v
+            lo, hi = self.min.reshape(-1), self.max.reshape(-1)
+            lo[flat] = np.fmin(lo[flat], v)
+            hi[flat] = np.fmax(hi[flat], v)
         self.n_sparse[rows] += 1
         self.n_explicit.reshape(-1)[flat] += 1
 
