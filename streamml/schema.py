@@ -39,6 +39,8 @@ __all__ = [
     "Row",
     "labels_from_indices",
     "row_to_dense",
+    "frozen_row",
+    "is_frozen",
 ]
 
 
@@ -177,6 +179,43 @@ def row_to_dense(x: Row) -> np.ndarray:
     if isinstance(x, SparseRow):
         return x.to_dense()
     return np.asarray(x, dtype=np.float64)
+
+
+def frozen_row(x: Row) -> Row:
+    """A read-only copy of ``x``.
+
+    Nothing can change a frozen row, so learners may treat a frozen row they see again as the same
+    row and reuse what they computed from it (a model that hands one row to many sub-learners
+    freezes it once).
+
+    >>> r = frozen_row(np.array([1.0, 0.0]))
+    >>> is_frozen(r), r.flags.writeable
+    (True, False)
+    """
+    if isinstance(x, SparseRow):
+        idx, val = x.indices.copy(), x.values.copy()
+        idx.flags.writeable = False
+        val.flags.writeable = False
+        return SparseRow(idx, val, x.size)
+    v = np.array(x, dtype=np.float64)
+    v.flags.writeable = False
+    return v
+
+
+def is_frozen(x: Row) -> bool:
+    """Whether nothing can change ``x``: its arrays, and every array they view, are read-only."""
+    if isinstance(x, SparseRow):
+        return _immutable(x.indices) and _immutable(x.values)
+    return _immutable(x)
+
+
+def _immutable(a: np.ndarray) -> bool:
+    base: object = a
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        base = base.base
+    return base is None or isinstance(base, bytes)
 
 
 def labels_from_indices(indices: Iterable[int], n_labels: int) -> np.ndarray:

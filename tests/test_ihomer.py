@@ -420,3 +420,47 @@ def test_marginal_decision_thresholds_the_path_probability():
 def test_decision_must_be_known():
     with pytest.raises(ValueError, match="decision"):
         IHOMER(decision="vote")
+
+
+def test_rejections_back_off_the_next_candidate_and_a_trial_blocks_new_ones():
+    model, stream = _trained(n=1200)
+    rows = list(MultiLabelDriftStream(n_instances=3000, n_features=6, n_labels=6, n_groups=2, seed=8))
+    built = []
+    model._start_candidate = lambda: built.append(model._n)  # type: ignore[method-assign]
+    feed = iter(rows)
+
+    def learn(k):
+        for _ in range(k):
+            x, y = next(feed)
+            model.predict_row(x)
+            model.learn_row(x, y)
+
+    def lose():  # a candidate on trial that is clearly worse after enough instances
+        model._candidate = model._active
+        model._cand_stats = [float(model.max_candidate_age), -50.0, 5.0, 0.5]
+        model._switch_test()
+
+    window = model.window = 400
+    lose()
+    assert model._candidate is None and model._losing_streak == 1
+    assert model._quiet_until == model._n + window
+    start = model._n
+    model._change_at = model._n - model.n_min  # a partition change is pending
+    learn(window - 1)
+    assert built == []  # held back for window instances
+    learn(2)
+    assert built == [start + window]
+    lose()  # the second rejection in a row holds the next one back twice as long
+    assert model._quiet_until == model._n + 2 * window
+    # a candidate on trial is decided before another is built
+    model._quiet_until = 0
+    model._candidate = model._active
+    model._cand_stats = [0.0, 0.0, 0.0, 0.0]
+    model._change_at = model._n - model.n_min
+    built.clear()
+    learn(5)
+    assert built == [] and model._cand_stats[0] == 5
+    # an earned switch ends the losing streak
+    model._cand_stats = [float(model.min_switch), 50.0, 5.0, 0.5]
+    model._switch_test()
+    assert model._candidate is None and model._losing_streak == 0

@@ -402,3 +402,100 @@ def test_yeast_quality_meets_the_reference():
     # reference MLHAT code: subset accuracy 0.1394, micro-F1 0.6143
     assert final["subset_accuracy"] >= 0.1394 - 0.02
     assert final["micro_f1"] >= 0.6143 - 0.02
+
+
+def test_sparse_knn_queue_survives_wide_rows_evictions_and_persistence():
+    # rows of very different widths (Delicious: 18 non-zeros on average, 335 at most) pass through
+    # a small window many times, so the entry queue evicts, compacts and grows
+    rng = np.random.default_rng(4)
+    d = 400
+    knn = LabelCombinationKNN(n_features=d, n_labels=2, k=3, window=5, dense_max_features=10)
+    stored = []
+    for t in range(60):
+        nnz = 300 if t % 17 == 0 else int(rng.integers(0, 12))
+        x = np.zeros(d)
+        x[rng.choice(d, nnz, replace=False)] = rng.normal(size=nnz)
+        if knn.count:
+            window = np.array(stored[-knn.count :])
+            _, d2 = knn.distances(Instance(x, d))
+            np.testing.assert_allclose(d2, ((window - x) ** 2).sum(axis=1), rtol=1e-9, atol=1e-9)
+            assert knn.distances(Instance(stored[-1], d))[1][-1] == 0.0  # the newest, found exactly
+        knn.learn(Instance(x, d), np.array([t % 2 == 0, t % 3 == 0]))
+        stored.append(x)
+    assert knn.e1 - knn.e0 == int(knn.row_len.sum()) == sum(np.count_nonzero(r) for r in stored[-5:])
+    again = LabelCombinationKNN.from_state(knn.get_state())
+    # a window saved in the earlier padded layout (rows of indices and values) loads as the same window
+    width = int(knn.row_len.max())
+    pidx, pval = np.zeros((5, width), dtype=np.int64), np.zeros((5, width))
+    for s in range(5):
+        nz = np.flatnonzero(stored[-5:][(s - knn.head) % 5])
+        pidx[s, : nz.shape[0]], pval[s, : nz.shape[0]] = nz, stored[-5:][(s - knn.head) % 5][nz]
+    old = {k: v for k, v in knn.get_state().items() if not k.startswith("e_") and k != "row_len"}
+    padded = LabelCombinationKNN.from_state({**old, "pidx": pidx, "pval": pval})
+    for x in stored[-7:]:
+        inst = Instance(x, d)
+        np.testing.assert_array_equal(again.distances(inst)[1], knn.distances(inst)[1])
+        np.testing.assert_allclose(padded.distances(inst)[1], knn.distances(inst)[1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(padded.proba(inst), knn.proba(inst))
+
+
+def test_a_settled_leaf_predicts_with_the_regressions_and_stops_querying_the_knn(monkeypatch):
+    rng = np.random.default_rng(2)
+    data = []
+    for _ in range(1500):
+        x = rng.uniform(-1, 1, size=2)
+        data.append((x, np.array([x[0] > 0, x[0] + x[1] > 0])))  # linear: the regressions win
+    calls = [0]
+    original = LabelCombinationKNN.proba
+
+    def counting(self, inst):
+        calls[0] += 1
+        return original(self, inst)
+
+    monkeypatch.setattr(LabelCombinationKNN, "proba", counting)
+    queries, models = {}, {}
+    for delta in (None, 0.01):
+        model = MLHAT(seed=0, max_depth=0, cardinality_th=100, selection_delta=delta)  # one leaf
+        calls[0] = 0
+        for x, y in data:
+            model.predict_row(x)
+            model.learn_row(x, y)
+        queries[delta], models[delta] = calls[0], model
+    settled = _root_leaf(models[0.01]).model
+    assert settled.settled and not _root_leaf(models[None]).model.settled
+    assert models[0.01].leaf_model_kind(_root_leaf(models[0.01])) == "bagging"
+    assert queries[None] >= len(data) - 1  # scored on every instance
+    assert queries[0.01] < queries[None] - 500  # not queried any more once settled (here after ~770)
+    # the paired statistics that settled it: the regressions' mean loss is lower by the bound
+    from streamml.bounds import bernstein_gap
+
+    n, total, sq, top = settled.paired
+    mean, bound = bernstein_gap(n, total, sq, top, 0.01)
+    assert mean < -bound
+    restored = loads(dumps(models[0.01]))
+    assert _root_leaf(restored).model.settled
+    x = np.array([0.3, -0.5])
+    assert restored.predict_proba_row(x).tolist() == models[0.01].predict_proba_row(x).tolist()
+
+
+def test_frozen_rows_give_the_same_model_as_plain_rows():
+    from streamml.schema import frozen_row
+
+    rows = _drift_rows(1500, sparse=0.4)
+    plain, frozen = MLHAT(seed=3, grace_period=100), MLHAT(seed=3, grace_period=100)
+    for x, y in rows:
+        fx = frozen_row(x)
+        assert plain.predict_proba_row(x).tolist() == frozen.predict_proba_row(fx).tolist()
+        plain.learn_row(x, y)
+        frozen.learn_row(fx, y)
+    assert plain.splits() == frozen.splits()
+
+
+def test_instances_of_a_frozen_row_are_shared():
+    from streamml.schema import frozen_row
+
+    x = SparseRow(np.array([1, 4], dtype=np.int32), np.array([2.0, -1.0]), 6)
+    fx = frozen_row(x)
+    assert Instance.of(fx, 6) is Instance.of(fx, 6)
+    assert Instance.of(fx, 7) is not Instance.of(fx, 6)
+    assert Instance.of(x, 6) is not Instance.of(x, 6)  # a writable row may change between calls

@@ -42,21 +42,7 @@ from river.drift import ADWIN
 from streamml.base import MultiLabelLearner
 from streamml.schema import Row
 
-__all__ = ["Unit", "Position", "build_positions", "predict_structure", "structure_key", "bernstein_gap"]
-
-
-def bernstein_gap(n: float, total: float, total_sq: float, max_abs: float, delta: float) -> tuple[float, float]:
-    """``(mean, bound)`` of paired differences: Bernstein's deviation bound at confidence ``1 - delta``.
-
-    ``bound = sqrt(2 var ln(1/delta) / n) + R ln(1/delta) / (3 n)`` with ``R`` the largest
-    absolute difference seen; a mean beyond ``bound`` is a significant difference.
-    """
-    if n <= 1:
-        return 0.0, float("inf")
-    mean = total / n
-    var = max(total_sq / n - mean * mean, 0.0)
-    log = np.log(1.0 / delta)
-    return mean, float(np.sqrt(2.0 * var * log / n) + max(max_abs, 1e-12) * log / (3.0 * n))
+__all__ = ["Unit", "Position", "build_positions", "predict_structure", "structure_key"]
 
 
 class Unit:

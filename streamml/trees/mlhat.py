@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 from river.drift import ADWIN
 
-from streamml.schema import Row, SparseRow
+from streamml.bounds import bernstein_gap
+from streamml.schema import Row, SparseRow, is_frozen
 from streamml.trees.criteria import binary_entropy
 from streamml.trees.observers import class_rows
 from streamml.trees.leaf_models import BaggedLogistic, Instance, LabelCombinationKNN
@@ -82,18 +83,23 @@ class _LeafModels:
     """What an MLHAT leaf trains besides the engine's statistics: weight, kNN and bagged LR.
 
     ``loss_knn`` / ``loss_lr`` are the weighted sums of the two models' Hamming losses on the
-    instances they were about to learn (kept only with ``leaf_selection="loss"``).
+    instances they were about to learn (kept only with ``leaf_selection="loss"``); ``paired`` the
+    weight, sum, sum of squares and largest size of their per-instance differences (regressions
+    minus kNN, per label), and ``settled`` whether the regressions have won for good.
     """
 
-    __slots__ = ("weight", "knn", "lr", "loss_knn", "loss_lr", "entropy", "entropy_at", "entropy_size")
+    __slots__ = ("weight", "knn", "lr", "loss_knn", "loss_lr", "paired", "settled", "entropy", "entropy_at",
+                 "entropy_size")  # fmt: skip
 
     def __init__(self, weight: float, knn: LabelCombinationKNN, lr: BaggedLogistic, loss_knn: float = 0.0,
-                 loss_lr: float = 0.0) -> None:  # fmt: skip
+                 loss_lr: float = 0.0, paired: list[float] | None = None, settled: bool = False) -> None:  # fmt: skip
         self.weight = weight
         self.knn = knn
         self.lr = lr
         self.loss_knn = loss_knn
         self.loss_lr = loss_lr
+        self.paired = [0.0, 0.0, 0.0, 0.0] if paired is None else [float(v) for v in paired]
+        self.settled = settled
         self.entropy = 0.0  # cache of MLHAT.leaf_entropy, valid while the leaf's total is entropy_at
         self.entropy_at = -1.0
         self.entropy_size = -1
@@ -130,7 +136,9 @@ class MLHAT(HoeffdingTreeEngine):
     on every instance before learning it, weighted, since the leaf was created) is at most the
     kNN's, otherwise the kNN stays. ``leaf_selection="reference"`` switches unconditionally, as
     the reference code does. The check costs one extra kNN query per instance at leaves past the
-    thresholds (the logistic prediction comes free with its SGD step). It matters where raw
+    thresholds (the logistic prediction comes free with its SGD step); with ``selection_delta`` a
+    leaf whose regressions lead by a Bernstein bound on the paired per-instance losses settles on
+    them and stops paying it (iHOMER's units do; off by default). It matters where raw
     features suit SGD badly: on Emotions (feature magnitudes up to 237) the reference switch lowers
     micro-F1 from 0.481 to 0.464; on Yeast and Scene it changes nothing. A leaf that has seen
     nothing yet gives no prediction. See :mod:`streamml.trees.leaf_models` for the vectorised
@@ -174,6 +182,7 @@ class MLHAT(HoeffdingTreeEngine):
     **Deviations from the reference code**, all small on the benchmark streams:
 
     * ``leaf_selection="loss"`` (above) is an addition; ``"reference"`` restores the plain switch.
+      So is ``selection_delta`` (off by default).
     * The bagged logistic regressions take one step with gradient times ``k_m`` instead of ``k_m``
       successive steps (``bagging_update="repeated"`` restores the successive steps).
     * For more than ``knn_dense_max_features`` features, or when a leaf's first stored row has
@@ -214,6 +223,12 @@ class MLHAT(HoeffdingTreeEngine):
     leaf_selection
         ``"loss"`` (default): past the thresholds, use the bagged logistic regressions only while
         their observed loss at the leaf is at most the kNN's; ``"reference"``: switch regardless.
+    selection_delta
+        With ``leaf_selection="loss"``: ``None`` (default) scores both leaf models on every
+        instance for as long as the leaf lives; a value settles a leaf once its regressions' loss
+        is lower than the kNN's by a Bernstein bound (confidence ``1 - selection_delta``) on the
+        paired per-instance differences -- the leaf then predicts with the regressions and stops
+        querying the kNN to score it.
     seed
         Seed of the random draws.
 
@@ -254,6 +269,7 @@ class MLHAT(HoeffdingTreeEngine):
         switch_significance: float = 0.05,
         combined_prediction: bool = True,
         leaf_selection: str = "loss",
+        selection_delta: float | None = None,
         max_share_to_split: float = 0.99,
         nominal_features: list[int] | None = None,
         max_depth: int | None = None,
@@ -282,6 +298,7 @@ class MLHAT(HoeffdingTreeEngine):
         self.switch_significance = switch_significance
         self.combined_prediction = combined_prediction
         self.leaf_selection = leaf_selection
+        self.selection_delta = selection_delta
         self.max_share_to_split = max_share_to_split
         self.seed = seed
         super().__init__(
@@ -342,9 +359,15 @@ class MLHAT(HoeffdingTreeEngine):
         self._alt_main_w[n] = 0.0
         self._ndepth[n] = leaf.depth if leaf is not None else 0
         self._fresh_drift(n)
-        self._cache.pop(n, None)
-        self._cache.pop(("knn", n), None)
+        self._forget_cached(n)
         return n
+
+    def _forget_cached(self, n: int) -> None:
+        """Drop node ``n``'s cached leaf outputs (its id is reused, or it stops being a leaf)."""
+        cache = self._cache
+        cache.pop(n, None)
+        cache.pop(("knn", n), None)
+        cache.pop(("lr", n), None)
 
     def _fresh_drift(self, n: int) -> None:
         self._hl_sum[n] = 0.0
@@ -374,8 +397,7 @@ class MLHAT(HoeffdingTreeEngine):
             self._alt[n] = -1
             self._leaf[n] = None
             self._adwin[n] = None
-            self._cache.pop(n, None)
-            self._cache.pop(("knn", n), None)
+            self._forget_cached(n)
             self._free.append(n)
 
     def _subtree(self, root: int) -> list[int]:
@@ -466,6 +488,8 @@ class MLHAT(HoeffdingTreeEngine):
         """The reduced row, reusing the cached one (and leaf predictions) for the same row and model."""
         cx = self._cache_x
         if self._cache_version == self._version and cx is not None:
+            if cx is x and is_frozen(x):  # the same read-only row
+                return self._cache_inst  # type: ignore[return-value]
             # (a NaN compares unequal: such a row is simply recomputed)
             if isinstance(x, SparseRow):
                 same = (isinstance(cx, SparseRow) and cx.size == x.size and cx.indices.shape == x.indices.shape
@@ -474,9 +498,12 @@ class MLHAT(HoeffdingTreeEngine):
                 same = not isinstance(cx, SparseRow) and cx.shape == x.shape and bool((cx == x).all())
             if same:
                 return self._cache_inst  # type: ignore[return-value]
-        inst = Instance(x, self.n_features_)
+        inst = Instance.of(x, self.n_features_)
         self._cache_version = self._version
-        self._cache_x = SparseRow(x.indices.copy(), x.values.copy(), x.size) if isinstance(x, SparseRow) else x.copy()
+        if is_frozen(x):
+            self._cache_x = x
+        else:
+            self._cache_x = SparseRow(x.indices.copy(), x.values.copy(), x.size) if isinstance(x, SparseRow) else x.copy()
         self._cache_inst = inst
         self._cache.clear()
         return inst
@@ -519,7 +546,8 @@ class MLHAT(HoeffdingTreeEngine):
         elif kind == "knn":
             p = cache[("knn", node)] = leaf.model.knn.proba(inst)  # type: ignore[index]
         else:
-            p = leaf.model.lr.proba(inst)
+            members = cache[("lr", node)] = leaf.model.lr.member_proba(inst)
+            p = leaf.model.lr.proba(inst, members)
         cache[node] = p
         return p
 
@@ -667,15 +695,19 @@ class MLHAT(HoeffdingTreeEngine):
         leaf: Leaf = self._leaf[n]  # type: ignore[assignment]
         models: _LeafModels = leaf.model
         models.weight += w
-        if self.leaf_selection == "loss" and models.knn.count:
+        if self.leaf_selection == "loss" and models.knn.count and not models.settled:
             p_knn = self._cache.get(("knn", n))
             if p_knn is None:
                 p_knn = models.knn.proba(inst)
-            models.loss_knn += w * np.count_nonzero((p_knn >= 0.5) != y)
-            p_lr = models.lr.learn(inst, y, w, self._poisson(self.n_models))
-            models.loss_lr += w * np.count_nonzero((p_lr >= 0.5) != y)
+            e_knn = np.count_nonzero((p_knn >= 0.5) != y)
+            models.loss_knn += w * e_knn
+            p_lr = models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)))
+            e_lr = np.count_nonzero((p_lr >= 0.5) != y)
+            models.loss_lr += w * e_lr
+            if self.selection_delta is not None and y.shape[0]:
+                self._settle(models, (e_lr - e_knn) / y.shape[0], w)
         else:
-            models.lr.learn(inst, y, w, self._poisson(self.n_models))
+            models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)))
         models.knn.learn(inst, y)
         if self._update_leaf(leaf, x, y, rows, w):
             if len(leaf.labelsets) <= 1 or (self.max_depth is not None and leaf.depth >= self.max_depth):
@@ -685,24 +717,40 @@ class MLHAT(HoeffdingTreeEngine):
                 return
             self._attempt_split(leaf)
 
+    def _settle(self, models: _LeafModels, diff: float, w: float) -> None:
+        """Add one paired loss difference (regressions minus kNN); settle when the regressions lead
+        by the Bernstein bound."""
+        st = models.paired
+        st[0] += w
+        st[1] += w * diff
+        st[2] += w * diff * diff
+        if abs(diff) > st[3]:
+            st[3] = abs(diff)
+        if st[1] < 0.0:
+            mean, bound = bernstein_gap(st[0], st[1], st[2], st[3], self.selection_delta)  # type: ignore[arg-type]
+            if mean < -bound and models.loss_lr <= models.loss_knn:
+                models.settled = True
+
     def _split(self, leaf: Leaf, feature: int, nominal: bool, threshold: float, left: np.ndarray, right: np.ndarray) -> None:
         node = self._node_of(leaf)
         bg = self._bg[node]
         super()._split(leaf, feature, nominal, threshold, left, right)
         self._fresh_drift(node)  # the new branch starts a fresh loss and detector
-        self._cache.pop(node, None)
+        self._forget_cached(node)
         self._bg[self._left[node]] = bg
         self._bg[self._right[node]] = bg
 
     # -------------------------------------------------------------- persistence
     def _model_state(self, model: _LeafModels) -> dict[str, Any]:
         return {"weight": float(model.weight), "knn": model.knn.get_state(), "lr": model.lr.get_state(),
-                "loss_knn": float(model.loss_knn), "loss_lr": float(model.loss_lr)}  # fmt: skip
+                "loss_knn": float(model.loss_knn), "loss_lr": float(model.loss_lr), "paired": list(model.paired),
+                "settled": bool(model.settled)}  # fmt: skip
 
     def _model_from_state(self, state: dict[str, Any]) -> _LeafModels:
         return _LeafModels(
             float(state["weight"]), LabelCombinationKNN.from_state(state["knn"]), BaggedLogistic.from_state(state["lr"]),
-            float(state.get("loss_knn", 0.0)), float(state.get("loss_lr", 0.0)),
+            float(state.get("loss_knn", 0.0)), float(state.get("loss_lr", 0.0)), state.get("paired"),
+            bool(state.get("settled", False)),
         )
 
     def _extra_state(self) -> dict[str, Any]:

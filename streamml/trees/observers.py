@@ -138,7 +138,8 @@ class GaussianObserver:
         if s != s:
             self._update_nan(rows, idx, vals, w)
         else:
-            v = np.tile(vals, rows.shape[0])
+            v = np.empty(rows.shape[0] * vals.shape[0])  # vals once per class row (np.tile, cheaper)
+            v.reshape(rows.shape[0], -1)[:] = vals
             self.weight[rows] += w
             S, Q = self.sum.reshape(-1), self.sq.reshape(-1)
             if w == 1.0:
