@@ -464,3 +464,27 @@ def test_rejections_back_off_the_next_candidate_and_a_trial_blocks_new_ones():
     model._cand_stats = [float(model.min_switch), 50.0, 5.0, 0.5]
     model._switch_test()
     assert model._candidate is None and model._losing_streak == 0
+
+
+def test_meta_label_error_counts_the_leaf_clusters_whose_relevance_was_wrong():
+    model, _ = _trained(n=1500)
+    leaves = model._active.leaf_units()
+    assert len(leaves) >= 2
+
+    class Recorder:
+        estimation, drift_detected, width = 0.0, False, 0
+
+        def __init__(self):
+            self.seen = []
+
+        def update(self, v):
+            self.seen.append(v)
+
+    rec = model._global = Recorder()
+    rng = np.random.default_rng(0)
+    expected = []
+    for _ in range(200):
+        pred, y = rng.random(model.n_labels) < 0.3, rng.random(model.n_labels) < 0.3
+        model._global_step(pred, y)
+        expected.append(sum(bool(pred[u.domain].any()) != bool(y[u.domain].any()) for u in leaves) / len(leaves))
+    assert rec.seen == expected

@@ -324,6 +324,8 @@ class IHOMER(MultiLabelLearner):
         self._pool: dict[tuple, Unit] = {}
         self._always: list[Unit] = []
         self._by_label: dict[int, list[Unit]] = {}
+        self._leaf_of = np.zeros(0, dtype=np.intp)
+        self._n_leaves = 0
         self._building: dict[tuple, Unit] = {}
         self._fresh: list[Unit] = []
         self._global = ADWIN(delta=global_delta) if global_drift else None
@@ -441,6 +443,12 @@ class IHOMER(MultiLabelLearner):
                 for lab in u.domain.tolist():
                     by_label.setdefault(lab, []).append(u)
         self._by_label = by_label
+        # the active hierarchy's leaf cluster of each label (-1: none), for the meta-label error
+        leaves = self._active.leaf_units() if self._active is not None else []
+        leaf_of = np.full(self.n_labels, -1, dtype=np.intp)
+        for i, u in enumerate(leaves):
+            leaf_of[u.domain] = i
+        self._leaf_of, self._n_leaves = leaf_of, len(leaves)
 
     def _training_units(self, y: np.ndarray) -> list[Unit]:
         """The units that train on an instance with labels ``y`` (in creation order)."""
@@ -604,12 +612,20 @@ class IHOMER(MultiLabelLearner):
             self._switch_test()
 
     def _global_step(self, pred: np.ndarray, y: np.ndarray) -> None:
-        leaves = self._active.leaf_units()
-        if not leaves:
+        n_leaves = self._n_leaves
+        if not n_leaves:
             return
-        wrong = sum(bool(pred[u.domain].any()) != bool(y[u.domain].any()) for u in leaves)
+        leaf_of = self._leaf_of
+
+        def relevant_leaves(v: np.ndarray) -> np.ndarray:  # leaf clusters with some label in v
+            owners = leaf_of[np.flatnonzero(v[: leaf_of.shape[0]])]
+            out = np.zeros(n_leaves, dtype=bool)
+            out[owners[owners >= 0]] = True
+            return out
+
+        wrong = np.count_nonzero(relevant_leaves(pred) != relevant_leaves(y))
         before = self._global.estimation
-        self._global.update(wrong / len(leaves))
+        self._global.update(wrong / n_leaves)
         if self._global.drift_detected and self._global.estimation > before:  # the error rose
             self._event("global_drift", width=int(self._global.width))
             self._losing_streak, self._quiet_until = 0, 0  # a real change: candidates are worth their cost again
