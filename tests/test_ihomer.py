@@ -489,3 +489,27 @@ def test_meta_label_error_counts_the_leaf_clusters_whose_relevance_was_wrong(car
         model._global_step(pred, y)
         expected.append(sum(bool(pred[u.domain].any()) != bool(y[u.domain].any()) for u in leaves) / len(leaves))
     assert rec.seen == expected
+
+
+def test_a_partition_whose_clusters_are_always_relevant_is_not_used():
+    import collections
+
+    model = IHOMER(node_learner=MLHT(), cardinality_factor=0.0)
+    model.learn_row(np.zeros(3), np.array([True, False, True, False]))
+    tree = ([0, 1, 2, 3], [([0, 1], []), ([2, 3], [])])
+    model._odac.tree = lambda: tree  # type: ignore[method-assign]
+
+    def buffer(labelsets):
+        model._buffer = collections.deque(((np.zeros(3), np.array(y, dtype=bool)) for y in labelsets), maxlen=500)
+
+    # every instance has a label of each cluster (as on CAL500: 26 of 174 labels per instance)
+    buffer([[1, 0, 0, 1], [0, 1, 1, 0], [1, 1, 1, 1]] * 30)
+    assert model._routing_tree() == ([0, 1, 2, 3], [])
+    # cluster {2, 3} is relevant in only a third of them: the hierarchy routes, it is kept
+    buffer([[1, 0, 0, 1], [0, 1, 0, 0], [1, 1, 0, 0]] * 30)
+    assert model._routing_tree() == tree
+    # the share is that of the buffered instances: 89 % is not enough
+    buffer([[1, 0, 1, 0]] * 89 + [[1, 0, 0, 0]] * 11)
+    assert model._routing_tree() == tree
+    buffer([[1, 0, 1, 0]] * 90 + [[1, 0, 0, 0]] * 10)
+    assert model._routing_tree() == ([0, 1, 2, 3], [])

@@ -42,7 +42,7 @@ from river.drift import ADWIN
 from streamml.base import MultiLabelLearner
 from streamml.schema import Row
 
-__all__ = ["Unit", "Position", "build_positions", "predict_structure", "structure_key"]
+__all__ = ["Unit", "Position", "build_positions", "leaf_clusters", "predict_structure", "structure_key"]
 
 
 class Unit:
@@ -205,10 +205,11 @@ def _frontier(tree: Any, branching: int) -> list[Any]:
     return frontier
 
 
-def _leaf_clusters(tree: Any) -> list[list[int]]:
+def leaf_clusters(tree: Any) -> list[list[int]]:
+    """The leaf clusters of a clustering tree (nested ``(labels, children)``), left to right."""
     if not tree[1]:
         return [tree[0]]
-    return [c for child in tree[1] for c in _leaf_clusters(child)]
+    return [c for child in tree[1] for c in leaf_clusters(child)]
 
 
 def build_positions(tree: Any, flat: bool, branching: int, get_unit: Callable[[str, list[list[int]], bool], Unit]) -> Position:
@@ -217,7 +218,7 @@ def build_positions(tree: Any, flat: bool, branching: int, get_unit: Callable[[s
     ``get_unit(kind, groups, always)`` returns the unit of that key (reused or new).
     """
     if flat:
-        clusters = [c for c in _leaf_clusters(tree) if c]
+        clusters = [c for c in leaf_clusters(tree) if c]
         return Position(None, [Position(get_unit("leaf", [c], True), []) for c in clusters])
 
     def rec(node: Any, is_root: bool) -> Position:

@@ -92,6 +92,13 @@ Deliberate deviations
   a single cluster; on Bibtex it cut the time per instance by 40 %. ``cardinality_factor=0`` restores
   the reference floor. The merge, relocation and average-distance reassignment steps of
   :mod:`~streamml.ihomer.clustering` are ours, as are its windowed counts.
+* **A partition that routes nothing is not used** (ours): when every cluster has some relevant
+  label in at least 90 % of the buffered instances, the hierarchy is built over a single cluster.
+  HOMER would train and visit every unit on every instance, below a root whose meta-labels are
+  nearly constant: more work than one learner, and the meta-label errors multiply. On CAL500 (26
+  of 174 labels per instance; two clusters, relevant in 99 % and 100 % of instances) this made
+  iHOMER about 3× faster for 0.0015 micro-F1; no other benchmark dataset comes near the
+  threshold (Delicious: its clusters are relevant in 14 % to 89 % of instances).
 * **Units use MLHAT with** ``cardinality_th=100`` (MLHAT's default is 750 instances at a leaf
   before its bagged logistic regressions may predict). A unit trains only on the instances where
   its meta-label holds, often a few percent of the stream, so with 750 most units never left the
@@ -156,7 +163,7 @@ from river.drift import ADWIN
 from streamml.base import MultiLabelLearner
 from streamml.ihomer.clustering import JaccardODAC
 from streamml.bounds import bernstein_gap
-from streamml.ihomer.hierarchy import Position, Unit, build_positions, predict_structure, structure_key, unit_key
+from streamml.ihomer.hierarchy import Position, Unit, build_positions, leaf_clusters, predict_structure, structure_key, unit_key
 from streamml.schema import Row, SparseRow, frozen_row
 
 __all__ = ["IHOMER", "default_node_learner", "has_own_drift"]
@@ -168,6 +175,10 @@ STRUCTURAL = ("split", "aggregate", "merge", "relocate", "refine", "reset", "glo
 #: Below this share of empty labelsets seen so far, the root is held to consistency and "auto"
 #: starts from the routed rule (both assume that some label is relevant).
 RARE_EMPTY_SHARE = 0.05
+
+#: A partition whose every cluster has some relevant label in at least this share of the buffered
+#: instances routes nothing: the hierarchy uses a single cluster instead (see "Deliberate deviations").
+ALWAYS_RELEVANT_SHARE = 0.9
 
 #: MLHAT's leaf-model threshold for the units (see "Deliberate deviations"); MLHAT's own default is 750.
 UNIT_CARDINALITY_TH = 100
@@ -463,7 +474,7 @@ class IHOMER(MultiLabelLearner):
     def _ensure_active(self) -> None:
         if self._active is None and self.n_labels:
             self._building, self._fresh = {}, []
-            self._active = build_positions(self._odac.tree(), self.flat, self.branching, self._get_unit)
+            self._active = build_positions(self._routing_tree(), self.flat, self.branching, self._get_unit)
             for unit in self._fresh:
                 self._warm_start(unit, unit.learner, len(self._buffer))
             self._building, self._fresh = {}, []
@@ -672,10 +683,24 @@ class IHOMER(MultiLabelLearner):
             self._warm_start(unit, unit.alt, kept)
             self._event("local_drift", unit=unit.uid, labels=[int(v) for v in unit.domain], kept=kept)
 
+    def _routing_tree(self) -> Any:
+        """The clustering tree the hierarchy is built from: the clustering's own, or a single cluster
+        when every cluster has some relevant label in nearly every recent instance (HOMER would then
+        train and visit every unit on every instance, below a root that predicts constants)."""
+        tree = self._odac.tree()
+        if tree is None or not tree[1] or self.flat or not self._buffer:
+            return tree
+        Y = np.zeros((len(self._buffer), self.n_labels), dtype=bool)
+        for i, (_, y) in enumerate(self._buffer):
+            Y[i, : y.shape[0]] = y
+        if all(Y[:, c].any(axis=1).mean() >= ALWAYS_RELEVANT_SHARE for c in leaf_clusters(tree)):
+            return (tree[0], [])
+        return tree
+
     def _start_candidate(self) -> None:
         self._building, self._fresh = {}, []
         n_before = self._next_uid
-        new = build_positions(self._odac.tree(), self.flat, self.branching, self._get_unit)
+        new = build_positions(self._routing_tree(), self.flat, self.branching, self._get_unit)
         fresh, self._building, self._fresh = self._fresh, {}, []
         key = structure_key(new)
         if key == structure_key(self._active):
