@@ -464,6 +464,8 @@ class IHOMER(MultiLabelLearner):
 
     def _training_units(self, y: np.ndarray) -> list[Unit]:
         """The units that train on an instance with labels ``y`` (in creation order)."""
+        if not self._by_label:  # only units that train on everything (a single cluster, flat mode)
+            return list(self._always)
         chosen = {u.uid: u for u in self._always}
         by_label = self._by_label
         for lab in np.flatnonzero(y).tolist():
@@ -506,7 +508,13 @@ class IHOMER(MultiLabelLearner):
     def _compute(self, x: Row) -> tuple:
         c = self._cache
         if c is not None and c[0] is x and c[2][0].shape[0] == self.n_labels:
-            if isinstance(x, SparseRow) or np.array_equal(x, c[1], equal_nan=True):
+            if isinstance(x, SparseRow):
+                return c
+            # the same dense row, unchanged since it was copied (bytewise: NaN matches NaN)
+            if x.dtype == np.float64 and x.shape == c[1].shape:
+                if x.tobytes() == c[1].tobytes():
+                    return c
+            elif np.array_equal(x, c[1], equal_nan=True):
                 return c
         self._ensure_active()
         L = self.n_labels
