@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,31 +86,55 @@ def fmt(v, digits: int = 4) -> str:
     return str(v)
 
 
-def run_suite(name: str, datasets: list[str] | None, max_instances: int | None, window: int, timeout: float) -> str:
+def run_dataset(dataset: str, specs: list[str], repeat: int, max_instances: int | None, window: int,
+                timeout: float) -> dict[str, dict]:
+    """Evaluate every spec ``repeat`` times, interleaved (A B C, A B C, ...), so that a slow spell of
+    the machine hits every model alike. Quality comes from the first run (every run must give the
+    same); ``ips_runs`` keeps each run's speed and ``instances_per_second`` is their median."""
+    results: dict[str, dict] = {}
+    for _ in range(repeat):
+        for spec in specs:
+            r = evaluate(dataset, spec, max_instances, window, timeout)
+            first = results.setdefault(spec, r)
+            if "error" in first:
+                continue
+            if "error" in r:
+                results[spec] = r
+                continue
+            if r is not first and any(r.get(k) != first.get(k) for k in RESULT_KEYS):
+                raise RuntimeError(f"{spec} on {dataset}: a repeated run gave other metrics (not deterministic)")
+            first.setdefault("ips_runs", []).append(r["instances_per_second"])
+    for r in results.values():
+        if "error" not in r:
+            r["instances_per_second"] = statistics.median(r["ips_runs"])
+        print(_line(r), flush=True)
+    return results
+
+
+def run_suite(name: str, datasets: list[str] | None, max_instances: int | None, window: int, timeout: float,
+              repeat: int = 1) -> str:
     suite = SUITES[name]
     rows: list[dict] = []
     ratios: list[tuple[str, Pair, dict, dict]] = []
     skipped: list[str] = []
-    done: dict[tuple[str, str], dict] = {}  # a peer shared by several pairs runs once per dataset
-
-    def run(dataset: str, spec: str) -> dict:
-        if (dataset, spec) not in done:
-            done[dataset, spec] = result = evaluate(dataset, spec, max_instances, window, timeout)
-            rows.append(result)
-            print(_line(result), flush=True)
-        return done[dataset, spec]
+    done: dict[tuple[str, str], dict] = {}
 
     for dataset in datasets or suite.datasets:
         if not dataset_available(dataset):
             skipped.append(dataset)
             continue
+        specs: list[str] = []  # a peer shared by several pairs runs once per dataset
         for pair in suite.pairs:
             if dataset in pair.skip:
                 continue
-            ours = run(dataset, pair.ours)
-            if pair.peer and dataset not in pair.peer_skip:
-                ratios.append((dataset, pair, ours, run(dataset, pair.peer)))
-    text = render(name, suite.description, rows, ratios, skipped, max_instances, window)
+            specs += [s for s in (pair.ours, pair.peer if dataset not in pair.peer_skip else None) if s and s not in specs]
+        results = run_dataset(dataset, specs, repeat, max_instances, window, timeout)
+        rows += results.values()
+        done.update(((dataset, spec), r) for spec, r in results.items())
+        for pair in suite.pairs:
+            if dataset not in pair.skip and pair.peer and dataset not in pair.peer_skip:
+                ratios.append((dataset, pair, results[pair.ours], results[pair.peer]))
+    text = render(name, suite.description, rows, ratios, skipped, max_instances, window, repeat)
     if suite.reference and not max_instances:
         text += render_reference(suite, done)
     if suite.means:
@@ -168,10 +193,20 @@ def _line(r: dict) -> str:
     return f"{r['dataset']:>12s}  {r['model']:<16s}  micro-F1 {fmt(r['micro_f1'])}  {r['instances_per_second']:,.0f} inst/s"
 
 
-def render(name, description, rows, ratios, skipped, max_instances, window) -> str:
+def paired_ratios(ours: dict, peer: dict) -> list[float]:
+    """Speed ratio of each repetition (ours / peer; the runs were interleaved, so paired)."""
+    a, b = ours.get("ips_runs") or [ours["instances_per_second"]], peer.get("ips_runs") or [peer["instances_per_second"]]
+    return sorted(x / y for x, y in zip(a, b))
+
+
+def render(name, description, rows, ratios, skipped, max_instances, window, repeat: int = 1) -> str:
     lines = [f"## Suite `{name}`", "", description, "",
              "Each evaluation ran in its own process (`streamml evaluate --json`), so peak RSS is per model "
              "and includes the interpreter and libraries (about 100 MB).", ""]
+    if repeat > 1:
+        lines += [f"Speed: every evaluation ran {repeat} times, the models of a dataset interleaved; inst/s is the "
+                  "median of the runs, and a ratio is the median of the runs' paired ratios, with their range "
+                  "(the quality figures were identical in every run).", ""]
     lines.append(f"Prequential over {'the first ' + str(max_instances) + ' instances' if max_instances else 'the whole stream'}, window {window}. "
                  "Example-based metrics count an instance whose true and predicted label sets are both empty as 1.")
     lines.append("")
@@ -188,13 +223,17 @@ def render(name, description, rows, ratios, skipped, max_instances, window) -> s
         )
     if ratios:
         lines += ["", "Speed ratios, measured in this run (ours / peer, instances per second):", "",
-                  "| dataset | ours | peer | ours inst/s | peer inst/s | ratio |", "|---|---|---|---:|---:|---:|"]
+                  "| dataset | ours | peer | ours inst/s | peer inst/s | ratio |" + (" range |" if repeat > 1 else ""),
+                  "|---|---|---|---:|---:|---:|" + ("---:|" if repeat > 1 else "")]
         for dataset, pair, ours, peer in ratios:
             if "error" in ours or "error" in peer:
-                lines.append(f"| {dataset} | `{pair.ours}` | `{pair.peer}` | – | – | – |")
+                lines.append(f"| {dataset} | `{pair.ours}` | `{pair.peer}` | – | – | – |" + (" – |" if repeat > 1 else ""))
                 continue
-            ratio = ours["instances_per_second"] / peer["instances_per_second"]
-            lines.append(f"| {dataset} | `{pair.ours}` | `{pair.peer}` | {ours['instances_per_second']:,.0f} | {peer['instances_per_second']:,.0f} | **{ratio:.1f}×** |")
+            each = paired_ratios(ours, peer)
+            ratio = statistics.median(each)
+            spread = f" {each[0]:.2f}–{each[-1]:.2f} |" if repeat > 1 else ""
+            lines.append(f"| {dataset} | `{pair.ours}` | `{pair.peer}` | {ours['instances_per_second']:,.0f} | "
+                         f"{peer['instances_per_second']:,.0f} | **{ratio:.2f}×** |{spread}")
     if skipped:
         lines += ["", f"Skipped (dataset not found): {', '.join(skipped)}."]
     return "\n".join(lines) + "\n"
@@ -208,11 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per evaluation")
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--repeat", type=int, default=1, help="runs per evaluation, interleaved; speeds are medians")
     args = parser.parse_args(argv)
 
     command = ("python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
     for suite in args.suite or sorted(SUITES):
-        text = run_suite(suite, args.datasets, args.max_instances, args.window, args.timeout)
+        text = run_suite(suite, args.datasets, args.max_instances, args.window, args.timeout, args.repeat)
         update_section(f"suite:{suite}", text.replace("\n\n", "\n\n" + stamp(command) + "\n", 1), Path(args.out))
         print(f"updated section suite:{suite} of {args.out}")
     return 0
