@@ -54,15 +54,18 @@ next candidate waits ``window * 2^(r-1)`` instances; an earned switch or a globa
 streak (and a global drift drops a candidate on trial, built from the old co-occurrence). On
 Delicious, where label relocations never stop and no candidate after the bootstrap has won, this
 took the candidates built from 23 to 4 (each warm-started on the buffer and trained alongside the
-active units), with unchanged predictions; Corel5k, whose candidates win, keeps its switches. The active hierarchy keeps predicting; both are scored on every instance, and
-the candidate replaces the active one only when its running Hamming loss on the same instances is
-lower by a Bernstein bound on the paired differences (confidence ``1 - switch_delta``, at least
+active units), with unchanged predictions; Corel5k, whose candidates win, keeps its switches.
+
+The active hierarchy keeps predicting; both are scored on every instance, and the candidate
+replaces the active one only when its running Hamming loss on the same instances is lower by a
+Bernstein bound on the paired differences (confidence ``1 - switch_delta``, at least
 ``min_switch`` instances). A candidate that is worse by the bound after ``max_candidate_age / 2``
-instances, or has not won within ``max_candidate_age`` instances, is rejected (an early deficit is
-expected while its new units warm up, so it is not rejected on that alone). Every restructure (cluster split, aggregate, merge,
-refinement, reset, candidate, switch, rejection, global drift, local replacement) is logged in
-:attr:`IHOMER.events` with the index of the instance being learned; :meth:`evaluation_report`
-returns the structural ones, which ``streamml evaluate --plot`` draws on the curves.
+instances, or has not won within ``max_candidate_age`` instances, is rejected (an early deficit
+is expected while its new units warm up, so it is not rejected on that alone). Every restructure
+(cluster split, aggregate, merge, refinement, reset, candidate, switch, rejection, global drift,
+local replacement) is logged in :attr:`IHOMER.events` with the index of the instance being
+learned; :meth:`evaluation_report` returns the structural ones, which ``streamml evaluate
+--plot`` draws on the curves.
 
 **Bootstrap (on by default).** While the stream is no longer than ``buffer_size``, the buffer
 holds every instance seen, so a candidate's units are warm-started on exactly the active hierarchy's
@@ -97,7 +100,7 @@ Deliberate deviations
   HOMER would train and visit every unit on every instance, below a root whose meta-labels are
   nearly constant: more work than one learner, and the meta-label errors multiply. On CAL500 (26
   of 174 labels per instance; two clusters, relevant in 99 % and 100 % of instances) this made
-  iHOMER about 3× faster for 0.0015 micro-F1; no other benchmark dataset comes near the
+  iHOMER 2.7 times faster for 0.0015 micro-F1; no other benchmark dataset comes near the
   threshold (Delicious: its clusters are relevant in 14 % to 89 % of instances).
 * **Units use MLHAT with** ``cardinality_th=100`` (MLHAT's default is 750 instances at a leaf
   before its bagged logistic regressions may predict). A unit trains only on the instances where
@@ -183,7 +186,8 @@ ALWAYS_RELEVANT_SHARE = 0.9
 #: MLHAT's leaf-model threshold for the units (see "Deliberate deviations"); MLHAT's own default is 750.
 UNIT_CARDINALITY_TH = 100
 
-#: Confidence (``1 - delta``) at which a unit's MLHAT leaf settles on its logistic regressions.
+#: ``delta`` of the Bernstein bound (confidence ``1 - delta``) at which a unit's MLHAT leaf settles on its
+#: logistic regressions (``MLHAT(selection_delta=...)``).
 UNIT_SELECTION_DELTA = 0.01
 
 
