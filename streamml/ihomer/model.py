@@ -191,6 +191,16 @@ UNIT_CARDINALITY_TH = 100
 UNIT_SELECTION_DELTA = 0.01
 
 
+def _unchanged(x: Row, copy: Row) -> bool:
+    """Whether the row object ``x`` still holds what was copied into ``copy`` (sparse rows are taken
+    as unchanged; dense ones are compared bytewise, so that NaN matches NaN)."""
+    if isinstance(x, SparseRow):
+        return True
+    if x.dtype == np.float64 and x.shape == copy.shape:
+        return x.tobytes() == copy.tobytes()
+    return np.array_equal(x, copy, equal_nan=True)
+
+
 def default_node_learner() -> MultiLabelLearner:
     """MLHAT (``streamml.trees.mlhat``) with ``cardinality_th=100``, no bootstrap weights and settling
     leaves (``selection_delta=0.01``) when available, else MLHT."""
@@ -340,7 +350,6 @@ class IHOMER(MultiLabelLearner):
         self._by_label: dict[int, list[Unit]] = {}
         self._leaf_of = np.zeros(0, dtype=np.intp)
         self._n_leaves = 0
-        self._one_leaf_owns_all = False
         self._building: dict[tuple, Unit] = {}
         self._fresh: list[Unit] = []
         self._global = ADWIN(delta=global_delta) if global_drift else None
@@ -464,7 +473,6 @@ class IHOMER(MultiLabelLearner):
         for i, u in enumerate(leaves):
             leaf_of[u.domain] = i
         self._leaf_of, self._n_leaves = leaf_of, len(leaves)
-        self._one_leaf_owns_all = len(leaves) == 1 and bool((leaf_of == 0).all())
 
     def _training_units(self, y: np.ndarray) -> list[Unit]:
         """The units that train on an instance with labels ``y`` (in creation order)."""
@@ -511,15 +519,8 @@ class IHOMER(MultiLabelLearner):
     # -------------------------------------------------------------- prediction
     def _compute(self, x: Row) -> tuple:
         c = self._cache
-        if c is not None and c[0] is x and c[2][0].shape[0] == self.n_labels:
-            if isinstance(x, SparseRow):
-                return c
-            # the same dense row, unchanged since it was copied (bytewise: NaN matches NaN)
-            if x.dtype == np.float64 and x.shape == c[1].shape:
-                if x.tobytes() == c[1].tobytes():
-                    return c
-            elif np.array_equal(x, c[1], equal_nan=True):
-                return c
+        if c is not None and c[0] is x and c[2][0].shape[0] == self.n_labels and _unchanged(x, c[1]):
+            return c
         self._ensure_active()
         L = self.n_labels
         preds: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -640,10 +641,6 @@ class IHOMER(MultiLabelLearner):
         if not n_leaves:
             return
         leaf_of = self._leaf_of
-        if self._one_leaf_owns_all:  # a single cluster (the common case on small label spaces)
-            L = leaf_of.shape[0]
-            self._global_update(float(bool(pred[:L].any()) != bool(y[:L].any())))
-            return
 
         def relevant_leaves(v: np.ndarray) -> np.ndarray:  # leaf clusters with some label in v
             owners = leaf_of[np.flatnonzero(v[: leaf_of.shape[0]])]
@@ -716,7 +713,7 @@ class IHOMER(MultiLabelLearner):
         fresh, self._building, self._fresh = self._fresh, {}, []
         key = structure_key(new)
         if key == structure_key(self._active):
-            pass  # the partition came back to the active one
+            pass  # the partition came back to the active one: nothing to build
         elif key in self._rejected and self._n - self._rejected[key] < self.window:
             # the same hierarchy lost the switch test recently: do not pay for it again so soon
             self._event("skip", reason="rejected recently", at=self._rejected[key])

@@ -126,12 +126,7 @@ class LabelCombinationKNN:
         self.d = n_features
         self.dense = n_features <= dense_max_features
         self.X = np.zeros((window, n_features)) if self.dense else np.zeros((0, 0))
-        # sparse layout: live entries e0:e1 of the queue, oldest row first; row_len[s] entries per slot
-        self.e_slot = np.zeros(0, dtype=np.intp)
-        self.e_idx = np.zeros(0, dtype=np.intp)
-        self.e_val = np.zeros(0)
-        self.e0 = self.e1 = 0
-        self.row_len = np.zeros(window, dtype=np.intp)
+        self._empty_queue()
         self.norm = np.zeros(window)
         self.Y = np.zeros((window, n_labels), dtype=bool)
         self.count = 0  # instances stored (<= window)
@@ -151,6 +146,22 @@ class LabelCombinationKNN:
         self.Y[s] = y
         self.head = (s + 1) % self.size
         if self.count < self.size:
+            self.count += 1
+
+    def _empty_queue(self) -> None:
+        # sparse layout: live entries e0:e1 of the queue, oldest row first; row_len[s] entries per slot
+        self.e_slot = np.zeros(0, dtype=np.intp)
+        self.e_idx = np.zeros(0, dtype=np.intp)
+        self.e_val = np.zeros(0)
+        self.e0 = self.e1 = 0
+        self.row_len = np.zeros(self.size, dtype=np.intp)
+
+    def _refill(self, row_of: Any) -> None:
+        """Fill the empty queue with every stored slot's ``row_of(slot) -> (indices, values)``, oldest first."""
+        order, self.count = self._order(), 0
+        for s in order.tolist():
+            idx, vals = row_of(s)
+            self._push(s, idx, vals)
             self.count += 1
 
     def _push(self, s: int, idx: np.ndarray, vals: np.ndarray) -> None:
@@ -224,14 +235,15 @@ class LabelCombinationKNN:
         if not self.dense:
             return
         if dense_max_features is not None and self.d > dense_max_features:
-            X, count, head = self.X, self.count, self.head
+            X = self.X
             self.dense = False
             self.X = np.zeros((0, 0))
-            self.count = 0
-            for s in (np.arange(count) + (head if count == self.size else 0)) % self.size:  # oldest first
-                r = np.flatnonzero(X[s])
-                self._push(int(s), r, X[s, r])
-                self.count += 1
+
+            def row_of(s: int) -> tuple[np.ndarray, np.ndarray]:
+                nz = np.flatnonzero(X[s])
+                return nz, X[s, nz]
+
+            self._refill(row_of)
         else:
             self.X = np.hstack([self.X, np.zeros((self.size, n))])
 
@@ -265,18 +277,10 @@ class LabelCombinationKNN:
             m.e0, m.e1 = 0, m.e_idx.shape[0]
             return m
         # padded layout of earlier versions: rows of (indices, values), zero-padded
-        m.e_slot = np.zeros(0, dtype=np.intp)
-        m.e_idx = np.zeros(0, dtype=np.intp)
-        m.e_val = np.zeros(0)
-        m.e0 = m.e1 = 0
-        m.row_len = np.zeros(m.size, dtype=np.intp)
+        m._empty_queue()
         if not m.dense:
             pidx, pval = np.asarray(s["pidx"], dtype=np.intp), np.asarray(s["pval"], dtype=np.float64)
-            count, m.count = m.count, 0
-            for slot in (np.arange(count) + (m.head if count == m.size else 0)) % m.size:
-                keep = pval[slot] != 0
-                m._push(int(slot), pidx[slot][keep], pval[slot][keep])
-                m.count += 1
+            m._refill(lambda slot: (pidx[slot][pval[slot] != 0], pval[slot][pval[slot] != 0]))
         return m
 
 
