@@ -10,6 +10,7 @@ from streamml.base import MultiLabelLearner
 from streamml.evaluate import prequential
 from streamml.generators import Drift, MultiLabelDriftStream
 from streamml.ihomer import IHOMER, JaccardODAC, PairStats
+from streamml.ihomer.hierarchy import Unit
 from streamml.ihomer.view import plot_hierarchy, render_text
 from streamml.trees import MLHT
 
@@ -137,6 +138,50 @@ def test_predictions_for_a_label_come_from_the_unit_that_owns_it():
             if visited:
                 scale = np.prod([p.unit.predict(x)[1][i] for p, i in path[:-1]])
                 assert proba[label] == pytest.approx(scale * own_proba[j])
+
+
+def test_a_label_under_an_unvisited_child_scores_the_path_times_its_frequency_there():
+    model, _ = _trained(decision="routed")
+    X, _, _ = MultiLabelDriftStream(n_instances=2700, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(2500, 2700)
+    checked = 0
+    for x in X:
+        _, proba = model.predict_row_and_proba(x)
+        for label in range(6):
+            path = _path_to(model.hierarchy, label)
+            scale = 1.0
+            for k, (p, i) in enumerate(path[:-1]):
+                pred, q = p.unit.predict(x)
+                scale *= q[i]
+                if not pred[i]:  # cut here: the child below is not visited
+                    child = path[k + 1][0] if k + 1 < len(path) - 1 else path[-1]
+                    child = child.unit
+                    j = list(child.domain).index(label)
+                    expected = scale * child.pos[j] / child.n_trained if child.n_trained else 0.0
+                    assert proba[label] == pytest.approx(expected)
+                    checked += 1
+                    break
+    assert checked > 50
+
+
+def test_candidate_warm_start_instance_by_instance_equals_unit_by_unit():
+    model, stream = _trained(n=1200)
+    X, _, _ = MultiLabelDriftStream(n_instances=1300, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(1200, 1300)
+
+    def fresh():
+        return [Unit(u.kind, u.groups, u.always, model._new_learner(), u.uid, None) for u in model.hierarchy.units()]
+
+    together, apart = fresh(), fresh()
+    assert len(together) > 2
+    model._warm_start_all(together)
+    for unit in apart:
+        model._warm_start(unit, unit.learner, len(model._buffer))
+    assert all(u.n_trained > 0 for u in together)
+    for a, b in zip(together, apart):
+        assert a.n_trained == b.n_trained and a.pos.tolist() == b.pos.tolist()
+        for x in X:
+            pa, qa = a.predict(x)
+            pb, qb = b.predict(x)
+            assert pa.tolist() == pb.tolist() and qa.tolist() == qb.tolist()
 
 
 def test_meta_units_train_only_where_their_meta_label_holds():

@@ -261,12 +261,17 @@ def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable
             pred[unit.domain] = p
             proba[unit.domain] = scale * q
             return
+        # every child's labels get the prior score first (in one assignment: a root may have dozens
+        # of children); the children visited below overwrite theirs
+        units = [c.unit for c in pos.children]
+        sizes = [u.domain.shape[0] for u in units]
+        n = np.repeat(np.array([u.n_trained for u in units]), sizes)
+        prior = np.divide(np.concatenate([u.pos for u in units]), n, out=np.zeros(n.shape[0]), where=n > 0)
+        prior *= np.repeat(scale * q[: len(units)], sizes)
+        proba[np.concatenate([u.domain for u in units])] = prior
         for i, c in enumerate(pos.children):
             if p[i]:
                 rec(c, scale * float(q[i]), True)
-            else:
-                cu = c.unit
-                proba[cu.domain] = scale * float(q[i]) * cu.prior()
 
     rec(root, 1.0, root_routed)
     return pred, proba

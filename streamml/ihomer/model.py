@@ -451,6 +451,24 @@ class IHOMER(MultiLabelLearner):
             else:
                 learner.learn_row(bx, t, 1.0)
 
+    def _warm_start_all(self, units: list[Unit]) -> None:
+        """Warm-start new ``units`` on every buffered instance each trains on.
+
+        Instance by instance rather than unit by unit (each unit sees the same instances in the same
+        order either way), so that the units share each row's reduced form.
+        """
+        if not units:
+            return
+        L = self.n_labels
+        for bx, by in self._buffer:
+            if by.shape[0] < L:
+                full = np.zeros(L, bool)
+                full[: by.shape[0]] = by
+                by = full
+            for unit in units:
+                if unit.trains_on(by):
+                    unit.learn(bx, by, unit.targets(by), 1.0)
+
     def _rebuild_pool(self) -> None:
         units: dict[int, Unit] = {}
         for root in (self._active, self._candidate):
@@ -489,8 +507,7 @@ class IHOMER(MultiLabelLearner):
         if self._active is None and self.n_labels:
             self._building, self._fresh = {}, []
             self._active = build_positions(self._routing_tree(), self.flat, self.branching, self._get_unit)
-            for unit in self._fresh:
-                self._warm_start(unit, unit.learner, len(self._buffer))
+            self._warm_start_all(self._fresh)
             self._building, self._fresh = {}, []
             self._rebuild_pool()
 
@@ -720,8 +737,7 @@ class IHOMER(MultiLabelLearner):
         else:
             # new units are warm-started only now, when the candidate is kept (not for a hierarchy
             # that is the active one again, or one rejected recently)
-            for unit in fresh:
-                self._warm_start(unit, unit.learner, len(self._buffer))
+            self._warm_start_all(fresh)
             self._candidate = new
             self._cand_stats = [0.0, 0.0, 0.0, 0.0]
             self._event("candidate", clusters=[sorted(int(v) for v in u.domain) for u in new.leaf_units()],

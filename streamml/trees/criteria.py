@@ -58,7 +58,11 @@ def labelset_range(n_labelsets: int) -> float:
 
 def binary_entropy(p: np.ndarray) -> np.ndarray:
     """Entropy in bits of a Bernoulli(``p``), element-wise, with ``0 log 0 = 0``."""
-    p = np.clip(p, 0.0, 1.0)
+    return unit_binary_entropy(np.clip(p, 0.0, 1.0))
+
+
+def unit_binary_entropy(p: np.ndarray) -> np.ndarray:
+    """:func:`binary_entropy` for ``p`` known to lie in ``[0, 1]`` (no clipping: a hot path)."""
     return (entr(p) + entr(1.0 - p)) / _LN2
 
 

@@ -304,7 +304,8 @@ class BaggedLogistic:
         if inst.full:
             z = inst.dense @ self.W.reshape(inst.d, M * L)
         elif inst.idx.shape[0]:
-            z = inst.vals @ self.W[inst.idx].reshape(-1, M * L)
+            # take() gathers rows about twice as fast as fancy indexing
+            z = inst.vals @ self.W.reshape(inst.d, M * L).take(inst.idx, axis=0)
         else:
             return self.b.copy()
         z = z.reshape(M, L)
@@ -349,7 +350,10 @@ class BaggedLogistic:
             W2 = self.W.reshape(inst.d, M * L)
             W2 -= np.multiply.outer(self.lr * inst.dense, g.ravel())
         elif inst.idx.shape[0]:
-            self.W[inst.idx] -= np.multiply.outer(self.lr * inst.vals, g)
+            W2 = self.W.reshape(inst.d, M * L)
+            rows = W2.take(inst.idx, axis=0)
+            rows -= np.multiply.outer(self.lr * inst.vals, g.ravel())
+            W2[inst.idx] = rows
         self.touched[inst.idx] = True
         self.b -= self.intercept_lr * g
         return before

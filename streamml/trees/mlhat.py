@@ -13,7 +13,7 @@ from river.drift import ADWIN
 
 from streamml.bounds import bernstein_gap
 from streamml.schema import Row, SparseRow, is_frozen
-from streamml.trees.criteria import binary_entropy
+from streamml.trees.criteria import unit_binary_entropy
 from streamml.trees.observers import class_rows
 from streamml.trees.leaf_models import BaggedLogistic, Instance, LabelCombinationKNN
 from streamml.trees.tree import HoeffdingTreeEngine, Leaf
@@ -517,7 +517,7 @@ class MLHAT(HoeffdingTreeEngine):
         st = leaf.stats
         if m.entropy_at != st[0] or m.entropy_size != st.shape[0]:
             top = st.max()
-            m.entropy = float(binary_entropy(st[1:] / top).sum()) if top > 0 else 0.0
+            m.entropy = float(unit_binary_entropy(st[1:] / top).sum()) if top > 0 else 0.0
             m.entropy_at = float(st[0])
             m.entropy_size = st.shape[0]
         return m.entropy
