@@ -48,3 +48,45 @@ def test_one_real_repeated_evaluation():
     r = results["majority"]
     assert r["n"] == 200 and len(r["ips_runs"]) == 2
     assert r["instances_per_second"] == statistics.median(r["ips_runs"])
+
+
+def test_ihomer_cost_breakdown_accounts_for_the_run_and_leaves_the_model_as_it_was():
+    import ihomer_cost
+    import pytest
+
+    from streamml import registry
+    from streamml.generators import MultiLabelDriftStream
+    from streamml.ihomer import IHOMER
+    from streamml.ihomer.hierarchy import Unit
+
+    stream = MultiLabelDriftStream(n_instances=1500, n_features=6, n_labels=6, n_groups=2, seed=3)
+    rows = list(stream)
+    spec = "ihomer(cardinality_factor=0.0)"  # planted groups of 3 labels: a real hierarchy, with candidates
+    originals = (Unit.learn, Unit.predict, IHOMER._learn_row, IHOMER._compute)
+    parts, calls = ihomer_cost.breakdown(stream.schema, rows, spec)
+    assert (Unit.learn, Unit.predict, IHOMER._learn_row, IHOMER._compute) == originals
+    assert parts["total"] > 0 and all(parts[k] >= 0 for k, _ in ihomer_cost.PARTS if k != "rest")
+    assert sum(parts[k] for k, _ in ihomer_cost.PARTS) == pytest.approx(parts["total"])
+    assert calls["unit learn: active"] >= 1.0  # the root trains on every instance
+    assert calls["unit learn: warm start"] > 0  # the bootstrap candidate's units were replayed
+
+    # the instrumented run learns exactly what a plain one does: same unit learns per instance
+    model = registry.make(spec)
+    model.bind(stream.schema)
+    learned = 0
+    original_learn = Unit.learn
+
+    def counting(self, *args):
+        nonlocal learned
+        learned += 1
+        return original_learn(self, *args)
+
+    Unit.learn = counting
+    try:
+        for x, y in rows:
+            model.predict_row(x)
+            model.learn_row(x, y)
+    finally:
+        Unit.learn = original_learn
+    total = sum(v for k, v in calls.items() if k.startswith("unit learn")) * len(rows)
+    assert round(total) == learned

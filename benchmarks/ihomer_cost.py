@@ -1,0 +1,205 @@
+"""Where iHOMER's time goes, per instance, next to our MLHAT's whole cost in the same run.
+
+Usage::
+
+    python benchmarks/ihomer_cost.py                      # corel5k, bibtex, cal500, delicious
+    python benchmarks/ihomer_cost.py --datasets corel5k --max-instances 2000 --out /tmp/r.md
+
+For each dataset, ``mlhat`` and ``ihomer`` (default parameters) run test-then-train over the whole
+stream in this process, first plainly, ``--repeat`` times each, interleaved (the median totals and
+their ratio), then ``ihomer`` once more with its units' ``learn`` / ``predict`` calls and its phases
+timed. The breakdown splits unit work into:
+
+* *active*: units of the hierarchy that is predicting;
+* *candidate only*: units that only a candidate hierarchy on trial has (shared units count as active);
+* *warm start*: replays of the buffer into a candidate's new units.
+
+Timing each call adds about a microsecond per call, so the timed run's total (which the parts add
+up to) is a little above the plain run's. Writes the ``ihomer-cost`` section of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from results_md import stamp, update_section  # noqa: E402
+from run import _env, dataset_available  # noqa: E402
+from streamml import datasets, registry  # noqa: E402
+from streamml.ihomer import IHOMER, JaccardODAC  # noqa: E402
+from streamml.ihomer.hierarchy import Unit  # noqa: E402
+
+SECTION_NAME = "ihomer-cost"
+PARTS = [
+    ("unit learn: active", "units of the predicting hierarchy, learning"),
+    ("unit predict: active", "the same, predicting"),
+    ("unit learn: candidate only", "units only a candidate on trial has, learning"),
+    ("unit predict: candidate only", "the same, predicting"),
+    ("unit learn: warm start", "buffer replays into a candidate's new units"),
+    ("clustering", "JaccardODAC.update (pair counts, tests)"),
+    ("rest", "routing, decision rules, global detector, buffer, bookkeeping"),
+]
+
+
+def _rows(name: str, limit: int | None) -> tuple[Any, list]:
+    stream = datasets.load(name)
+    rows = list(itertools.islice(stream, limit)) if limit else list(stream)
+    return stream.schema, rows
+
+
+def _plain(spec: str, schema: Any, rows: list) -> float:
+    model = registry.make(spec)
+    model.bind(schema)
+    t = time.perf_counter()
+    for x, y in rows:
+        model.predict_row(x)
+        model.learn_row(x, y)
+    return time.perf_counter() - t
+
+
+@contextmanager
+def _instrumented(model: IHOMER, acc: Counter, counts: Counter) -> Iterator[None]:
+    """Time ``model``'s unit calls and phases into ``acc`` (seconds) and ``counts`` (calls)."""
+    state: dict[str, Any] = {"warm": False, "active": None, "root": None}
+    saved = {(cls, name): getattr(cls, name) for cls, name in [
+        (Unit, "learn"), (Unit, "predict"), (IHOMER, "_warm_start_all"), (IHOMER, "_warm_start"),
+        (IHOMER, "_learn_row"), (IHOMER, "_compute"), (JaccardODAC, "update")]}
+
+    def active_ids() -> set[int]:
+        root = model._active
+        if state["active"] is None or state["root"] is not root:  # a switch makes another hierarchy active
+            state["root"] = root
+            state["active"] = {id(u) for u in root.units()} if root is not None else set()
+        return state["active"]
+
+    def timed(key: str, f: Any, *args: Any) -> Any:
+        t = time.perf_counter()
+        out = f(*args)
+        acc[key] += time.perf_counter() - t
+        counts[key] += 1
+        return out
+
+    def unit_learn(unit: Unit, *args: Any) -> None:
+        kind = "warm start" if state["warm"] else "active" if id(unit) in active_ids() else "candidate only"
+        timed(f"unit learn: {kind}", saved[(Unit, "learn")], unit, *args)
+
+    def unit_predict(unit: Unit, *args: Any) -> Any:
+        kind = "active" if id(unit) in active_ids() else "candidate only"
+        return timed(f"unit predict: {kind}", saved[(Unit, "predict")], unit, *args)
+
+    def warm(name: str) -> Any:
+        def run(self: IHOMER, *args: Any) -> Any:
+            state["warm"] = True
+            try:
+                return saved[(IHOMER, name)](self, *args)
+            finally:
+                state["warm"] = False
+        return run
+
+    def phase(name: str, key: str) -> Any:
+        def run(self: Any, *args: Any) -> Any:
+            return timed(key, saved[(type(self) if name != "update" else JaccardODAC, name)], self, *args)
+        return run
+
+    Unit.learn, Unit.predict = unit_learn, unit_predict  # type: ignore[method-assign]
+    IHOMER._warm_start_all, IHOMER._warm_start = warm("_warm_start_all"), warm("_warm_start")  # type: ignore[method-assign]
+    IHOMER._learn_row, IHOMER._compute = phase("_learn_row", "learn"), phase("_compute", "predict")  # type: ignore[method-assign]
+    JaccardODAC.update = phase("update", "clustering")  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        for (cls, name), f in saved.items():
+            setattr(cls, name, f)
+
+
+def breakdown(schema: Any, rows: list, spec: str = "ihomer") -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds per part of an instrumented ``spec`` (an iHOMER) run, and calls per instance of each part."""
+    model = registry.make(spec)
+    assert isinstance(model, IHOMER)
+    model.bind(schema)
+    acc: Counter = Counter()
+    counts: Counter = Counter()
+    with _instrumented(model, acc, counts):
+        t = time.perf_counter()
+        for x, y in rows:
+            model.predict_row(x)
+            model.learn_row(x, y)
+        total = time.perf_counter() - t
+    parts = {key: acc[key] for key, _ in PARTS if key != "rest"}
+    parts["rest"] = total - sum(parts.values())
+    parts["total"] = total
+    n = len(rows)
+    return parts, {key: counts[key] / n for key in counts}
+
+
+def report(results: list[dict[str, Any]], command: str, repeat: int) -> str:
+    lines = [
+        "## Where iHOMER's time goes",
+        "",
+        stamp(command).rstrip(),
+        "",
+        "`ihomer` and `mlhat` (defaults) test-then-train over each whole stream in one process, first "
+        f"plainly ({repeat} run(s) each, interleaved; medians), then `ihomer` once more with each unit call and phase timed "
+        "(`benchmarks/ihomer_cost.py` says how). Microseconds per instance; *calls* is unit calls per "
+        "instance.",
+        "",
+        "| dataset | n | mlhat µs | ihomer µs | ihomer / mlhat time | ihomer µs, timed run | " + " | ".join(k for k, _ in PARTS) + " |",
+        "|---|---:|---:|---:|---:|---:|" + "---:|" * len(PARTS),
+    ]
+    for r in results:
+        n, parts, calls = r["n"], r["parts"], r["calls"]
+        cells = []
+        for key, _ in PARTS:
+            us = parts[key] / n * 1e6
+            c = calls.get(key)
+            cells.append(f"{us:,.0f}" + (f" ({c:.1f} calls)" if c is not None and key.startswith("unit") else ""))
+        lines.append(
+            f"| {r['dataset']} | {n} | {r['mlhat'] / n * 1e6:,.0f} | {r['ihomer'] / n * 1e6:,.0f} | "
+            f"**{r['ihomer'] / r['mlhat']:.2f}** | {parts['total'] / n * 1e6:,.0f} | " + " | ".join(cells) + " |"
+        )
+    lines += ["", "Parts: " + "; ".join(f"*{k}*: {d}" for k, d in PARTS) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", nargs="+", default=["corel5k", "bibtex", "cal500", "delicious"])
+    ap.add_argument("--max-instances", type=int, default=None)
+    ap.add_argument("--repeat", type=int, default=3, help="plain runs of each model (median reported)")
+    ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = ap.parse_args(argv)
+    os.environ["STREAMML_DATA"] = _env().get("STREAMML_DATA", "")  # ../shared/datasets by default
+    results = []
+    for name in args.datasets:
+        if not dataset_available(name):
+            print(f"skipping {name}: not found", file=sys.stderr)
+            continue
+        schema, rows = _rows(name, args.max_instances)
+        plain: dict[str, list[float]] = {"mlhat": [], "ihomer": []}
+        for _ in range(args.repeat):  # interleaved: a slow spell of the machine hits both
+            for spec in plain:
+                plain[spec].append(_plain(spec, schema, rows))
+        mlhat_s, ihomer_s = statistics.median(plain["mlhat"]), statistics.median(plain["ihomer"])
+        parts, calls = breakdown(schema, rows)
+        results.append({"dataset": name, "n": len(rows), "mlhat": mlhat_s, "ihomer": ihomer_s, "parts": parts, "calls": calls})
+        print(f"{name:>10}  mlhat {mlhat_s / len(rows) * 1e6:,.0f} us/inst  ihomer {ihomer_s / len(rows) * 1e6:,.0f} us/inst", flush=True)
+    command = "python benchmarks/ihomer_cost.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
+    update_section(SECTION_NAME, report(results, command, args.repeat), args.out)
+    print(f"updated section {SECTION_NAME} of {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
