@@ -4,11 +4,15 @@ Usage::
 
     python benchmarks/ihomer_drift.py                     # writes benchmarks/ihomer_drift.png and
                                                           # the ``ihomer-drift`` section of RESULTS.md
+    python benchmarks/ihomer_drift.py --stream clustered  # benchmarks/ihomer_drift_clustered.png and
+                                                          # the ``ihomer-drift-clustered`` section
     python benchmarks/ihomer_drift.py --seeds 0 --n 8000 --out /tmp/r.md --png /tmp/d.png
 
 The stream is :class:`~streamml.generators.MultiLabelDriftStream` with planted label groups and one
 abrupt ``cooccurrence`` drift in the middle (the labels are dealt into new groups; each label keeps
-its own weights). Every model is evaluated prequentially on every instance (window ``--window``).
+its own weights). ``--stream planted`` has groups of 4 labels that fire nearly whole;
+``--stream clustered`` has groups of 12 that fire half their labels, so that the groups are larger
+than the labelsets and default iHOMER builds a hierarchy (see :data:`STREAMS`). Every model is evaluated prequentially on every instance (window ``--window``).
 For each model and seed:
 
 * *pre*: mean windowed micro-F1 over the ``2 * window`` instances before the drift;
@@ -37,16 +41,25 @@ from streamml import registry  # noqa: E402
 from streamml.evaluate import prequential  # noqa: E402
 from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
 
-SECTION = "## iHOMER drift recovery"
-#: The RESULTS.md section this script owns (``<!-- begin ihomer-drift -->`` ... ``<!-- end ihomer-drift -->``).
-SECTION_NAME = "ihomer-drift"
 
 
-def make_stream(n: int, seed: int) -> MultiLabelDriftStream:
-    return MultiLabelDriftStream(
-        n_instances=n, n_features=20, n_labels=12, n_groups=3, label_cardinality=3.0,
-        drifts=[Drift(n // 2, kind="cooccurrence")], seed=seed,
-    )
+#: The streams (``--stream``): generator parameters, and the RESULTS.md section and figure of each.
+#: ``planted``: an active group fires most of its 4 labels, so a labelset is about a union of whole
+#: groups, and default iHOMER (clusters at least twice the mean labelset size) keeps one cluster.
+#: ``clustered``: groups of 12 labels, each firing half of them when active, so the groups are
+#: larger than the labelsets (as in the real datasets) and default iHOMER builds its hierarchy.
+STREAMS = {
+    "planted": dict(n_features=20, n_labels=12, n_groups=3, label_cardinality=3.0),
+    "clustered": dict(n_features=20, n_labels=36, n_groups=3, label_cardinality=4.0, group_label_rate=0.5, strength=4.0),
+}
+SECTIONS = {
+    "planted": ("ihomer-drift", "## iHOMER drift recovery", "ihomer_drift.png"),
+    "clustered": ("ihomer-drift-clustered", "## iHOMER drift recovery: groups larger than labelsets", "ihomer_drift_clustered.png"),
+}
+
+
+def make_stream(n: int, seed: int, kind: str = "planted") -> MultiLabelDriftStream:
+    return MultiLabelDriftStream(n_instances=n, drifts=[Drift(n // 2, kind="cooccurrence")], seed=seed, **STREAMS[kind])
 
 
 def recovery(curve: list[dict], drift: int, window: int, post: int) -> dict[str, float | None]:
@@ -79,15 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=500)
     ap.add_argument("--post", type=int, default=3000)
     ap.add_argument("--models", nargs="+", default=["ihomer", "ihomer-flat", "mlhat"])
-    ap.add_argument("--png", default=str(HERE / "ihomer_drift.png"))
+    ap.add_argument("--stream", choices=sorted(STREAMS), default="planted")
+    ap.add_argument("--png", default=None, help="figure path (default: benchmarks/ihomer_drift[_clustered].png)")
     ap.add_argument("--out", default=str(HERE / "RESULTS.md"))
     args = ap.parse_args(argv)
+    section_name, title, png_name = SECTIONS[args.stream]
+    args.png = args.png or str(HERE / png_name)
 
     drift = args.n // 2
     table: dict[str, list[dict]] = {m: [] for m in args.models}
     first = None
     for seed in args.seeds:
-        stream = make_stream(args.n, seed)
+        stream = make_stream(args.n, seed, args.stream)
         models = {spec: registry.make(spec) for spec in args.models}
         results = prequential(stream, models, window=args.window, record_every=50, progress=False)
         for r in results:
@@ -130,10 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     def fmt(v, d=3):
         return "–" if v is None else (f"{v:.{d}f}" if isinstance(v, float) else str(v))
 
-    lines = [SECTION, "",
+    params = ", ".join(f"{k}={v}" for k, v in STREAMS[args.stream].items())
+    lines = [title, "",
              f"Command: `python benchmarks/ihomer_drift.py {' '.join(argv if argv is not None else sys.argv[1:])}`".rstrip() + "  ",
              f"Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
-             f"`MultiLabelDriftStream(n_instances={args.n}, n_features=20, n_labels=12, n_groups=3, label_cardinality=3.0, "
+             f"`MultiLabelDriftStream(n_instances={args.n}, {params}, "
              f"drifts=[Drift({drift}, kind=\"cooccurrence\")])`, seeds {args.seeds}; prequential on every instance, window "
              f"{args.window}. *pre*: mean windowed micro-F1 over the {2 * args.window} instances before the drift; *dip*: "
              f"lowest after it; *rec90* / *rec95*: instances after the drift until the windowed micro-F1 is back to 90 % / 95 % "
@@ -161,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join(lines) + "\n"
 
     out = Path(args.out)
-    update_section(SECTION_NAME, section, out)  # only this script's own section is rewritten
+    update_section(section_name, section, out)  # only this stream's own section is rewritten
     print(f"wrote {out} and {args.png}")
     return 0
 

@@ -258,6 +258,8 @@ _SYNTHETIC_KEYS = {
     "seed": "seed",
     "chunk": "chunk_size",
     "chunk_size": "chunk_size",
+    "q": "group_label_rate",
+    "group_label_rate": "group_label_rate",
 }
 _INT_PARAMS = {"n_instances", "n_features", "n_labels", "n_groups", "seed", "chunk_size"}
 _DRIFT = re.compile(r"^(?:(?P<kind>[a-z-]+)@)?(?P<position>[^/]+)(?:/(?P<width>.+))?$")
@@ -266,7 +268,7 @@ _SUFFIX = {"k": 1_000, "m": 1_000_000}
 SYNTHETIC_GRAMMAR = """\
 synthetic[:ITEM,ITEM,...] with ITEM one of
   n=INT|inf  features=INT  labels=INT  groups=INT  cardinality=FLOAT  noise=FLOAT
-  strength=FLOAT  density=FLOAT  seed=INT  chunk=INT
+  strength=FLOAT  density=FLOAT  q=FLOAT (a label's rate in its active group)  seed=INT  chunk=INT
   drift=[KIND@]POSITION[/WIDTH]   (KIND: mapping, cooccurrence or both; default both;
                                    repeat the item or join drifts with '+')
 integers accept 10_000, 1e6, 10k and 2M"""
@@ -308,7 +310,8 @@ def parse_synthetic(spec: str) -> dict[str, Any]:
     * ``n`` (instances; ``inf`` for an infinite stream; default 10000), ``features``, ``labels``,
       ``groups``, ``seed`` (default 0) and ``chunk``: integers, written ``10000``, ``10_000``,
       ``1e4`` or ``10k`` (``M`` for millions);
-    * ``cardinality``, ``noise``, ``strength`` and ``density`` (sparse rows): numbers;
+    * ``cardinality``, ``noise``, ``strength``, ``density`` (sparse rows) and ``q`` (the rate at
+      which a label fires when its group is active: ``group_label_rate``): numbers;
     * ``drift=[KIND@]POSITION[/WIDTH]``: a drift of ``KIND`` ``mapping``, ``cooccurrence`` or
       ``both`` (the default) at ``POSITION``, gradual over ``WIDTH`` instances when given. Repeat
       the item, or join drifts with ``+``, for several.

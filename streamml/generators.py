@@ -160,7 +160,11 @@ class MultiLabelDriftStream(Stream):
     labels of different groups nearly independently, and both depend on ``x``. The biases are
     tuned (by quadrature, not sampling) so that every label is positive with rate
     ``label_cardinality / n_labels``: given an active group a label fires with mean probability
-    ``q = max(0.8, sqrt(rate))`` and groups are active with the mean rate that makes up the rest.
+    ``q`` (``group_label_rate``, by default ``max(0.8, sqrt(rate))``) and groups are active with the
+    mean rate that makes up the rest. With the default ``q`` an active group fires most of its
+    labels, so a labelset is about a union of whole groups; a small ``q`` makes groups larger than
+    the labelsets drawn from them, as in real label spaces where a labelset touches a few labels of
+    a few correlated clusters.
     See :class:`Concept` for the formulas and :meth:`Concept.proba` for ``P(y | x)``.
 
     **Drift.** ``drifts`` lists :class:`Drift` points in increasing ``position``; drift ``i`` turns
@@ -195,6 +199,9 @@ class MultiLabelDriftStream(Stream):
         Probability that a label of an inactive group is positive, in ``[0, 0.5)``.
     strength
         Standard deviation of each logit: larger makes labels more predictable from ``x``.
+    group_label_rate
+        Mean probability ``q`` that a label fires when its group is active, in
+        ``[label_cardinality / n_labels, 1)``; ``None`` for ``max(0.8, sqrt(rate))``.
     drifts
         The concept drifts, in increasing position.
     sparse_density
@@ -241,6 +248,7 @@ class MultiLabelDriftStream(Stream):
         seed: int | None = None,
         chunk_size: int = 1000,
         name: str = "MultiLabelDriftStream",
+        group_label_rate: float | None = None,
     ):
         super().__init__()
         if n_instances is not None and (int(n_instances) != n_instances or n_instances < 0):
@@ -264,6 +272,10 @@ class MultiLabelDriftStream(Stream):
             raise ValueError(
                 f"label_cardinality must lie strictly between noise * n_labels = {noise * n_labels:g} "
                 f"and n_labels = {n_labels}, not {label_cardinality}"
+            )
+        if group_label_rate is not None and not rate <= group_label_rate < 1.0:  # (so above noise too)
+            raise ValueError(
+                f"group_label_rate must lie in [label_cardinality / n_labels = {rate:g}, 1), not {group_label_rate}"
             )
         drifts = [d if isinstance(d, Drift) else Drift(*d) for d in drifts]
         positions = [d.position for d in drifts]
@@ -292,7 +304,8 @@ class MultiLabelDriftStream(Stream):
         )
 
         # Rates: label fires w.p. q given its active group; groups are active at rate r.
-        self._label_rate = max(0.8, float(np.sqrt(rate)))
+        self.group_label_rate = group_label_rate
+        self._label_rate = float(group_label_rate) if group_label_rate is not None else max(0.8, float(np.sqrt(rate)))
         self._group_rate = (rate - self.noise) / (self._label_rate - self.noise)
         self._mixture = self._logit_mixture()
 

@@ -262,6 +262,8 @@ def test_synthetic_grammar_details():
     assert p("synthetic:n=inf")["n_instances"] is None
     assert p("synthetic:density=0.05")["sparse_density"] == 0.05
     assert p("synthetic:n_labels=5")["n_labels"] == 5
+    assert p("synthetic:q=0.4")["group_label_rate"] == 0.4
+    assert datasets.load("synthetic:labels=30,cardinality=3,q=0.3").group_label_rate == 0.3
     assert p("synthetic:drift=100")["drifts"] == [Drift(100, 0, "both")]
     assert p("synthetic:drift=mapping@6000/1000+both@3000,drift=co-occurrence@9000")["drifts"] == [
         Drift(3000, 0, "both"),

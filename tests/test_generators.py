@@ -160,6 +160,28 @@ def test_groups_are_balanced():
         assert sum(len(g) for g in concept.groups) == 11
 
 
+def test_group_label_rate_makes_groups_larger_than_labelsets():
+    kw = dict(n_instances=20_000, n_features=20, n_labels=36, n_groups=3, label_cardinality=4.0, seed=5)
+    default, small = MultiLabelDriftStream(**kw), MultiLabelDriftStream(group_label_rate=0.4, **kw)
+    for s, q in ((default, 0.8), (small, 0.4)):
+        X, Y, _ = s.arrays()
+        assert Y.sum(axis=1).mean() == pytest.approx(4.0, rel=0.1)
+        # a label's rate given its group is active is q, on average over x (from the concept)
+        c = s.concepts[0]
+        r = 1.0 / (1.0 + np.exp(-(X @ c.group_weights.T + c.group_bias)))
+        p = 1.0 / (1.0 + np.exp(-(X @ c.label_weights.T + c.label_bias)))
+        assert p.mean() == pytest.approx(q, abs=0.02)
+        assert r.mean() == pytest.approx((4.0 / 36 - s.noise) / (q - s.noise), rel=0.05)
+    # with q = 0.4 a typical non-empty labelset holds fewer labels than a group (12), and the groups
+    # still co-occur: each label's most similar label shares its group
+    _, Y, _ = small.arrays()
+    sizes = Y.sum(axis=1)
+    assert np.median(sizes[sizes > 0]) < 6
+    J = jaccard(Y)
+    J[np.eye(36, dtype=bool)] = -1
+    assert np.mean(small.group_of_label[J.argmax(axis=1)] == small.group_of_label) >= 0.9
+
+
 # --- co-occurrence and drift -----------------------------------------------------------------
 
 
@@ -279,6 +301,8 @@ def test_drift_seed_makes_a_concept_independent_of_the_others():
         (dict(n_instances=-1), "n_instances"),
         (dict(drifts=[Drift(10), Drift(5)]), "increasing"),
         (dict(n_groups=1, drifts=[Drift(10, kind="cooccurrence")]), "n_groups"),
+        (dict(n_labels=10, label_cardinality=3.0, group_label_rate=0.2), "group_label_rate"),
+        (dict(group_label_rate=1.0), "group_label_rate"),
     ],
 )
 def test_bad_parameters_raise(kw, match):
