@@ -42,42 +42,6 @@ def test_clustering_separates_planted_groups_and_merges_them_back():
     assert "split" in kinds and ("merge" in kinds or "aggregate" in kinds)
 
 
-def test_relocation_ignores_noise_but_follows_a_label_that_changes_group():
-    rng = np.random.default_rng(0)
-    a, b = list(range(0, 6)), list(range(6, 12))
-    # two planted groups and twelve labels that fire independently of everything
-    odac = JaccardODAC(min_cluster_size=2)
-    odac.add_labels(24)
-    for _ in range(8000):
-        y = np.zeros(24, dtype=bool)
-        for g in (a, b):
-            if rng.random() < 0.3:
-                y[g] = rng.random(6) < 0.9
-        y[12:] = rng.random(12) < 0.15
-        odac.update(np.flatnonzero(y))
-    moved = [e["label"] for e in odac.events if e["kind"] == "relocate"]
-    # (an uncorrected per-label test at ODAC's 0.9 moved 28 labels here, 9 of them planted ones)
-    assert not [lab for lab in moved if lab < 12] and len(moved) <= 2
-    # label 0 starts to fire with the other group: it moves there
-    rng = np.random.default_rng(0)
-    odac = JaccardODAC(min_cluster_size=2)
-    odac.add_labels(12)
-    for t in range(6000):
-        groups = (a, b) if t < 3000 else (a[1:], [0] + b)
-        y = np.zeros(12, dtype=bool)
-        for g in groups:
-            if rng.random() < 0.3:
-                y[g] = rng.random(len(g)) < 0.9
-        odac.update(np.flatnonzero(y))
-    assert sorted(map(sorted, odac.partition())) == [[0] + b, a[1:]]
-    assert [e["label"] for e in odac.events if e["kind"] == "relocate"] == [0]
-
-
-def test_relocation_delta_must_be_a_probability():
-    with pytest.raises(ValueError, match="relocation_delta"):
-        JaccardODAC(relocation_delta=1.0)
-
-
 def test_clustering_follows_the_generator_groups():
     stream = MultiLabelDriftStream(n_instances=3000, n_features=5, n_labels=9, n_groups=3, label_cardinality=2.5, seed=4)
     odac = JaccardODAC(min_cluster_size=2)

@@ -52,7 +52,7 @@ its verdict and go into the next one (a churning partition would otherwise repla
 candidate, each with a warm start, before any was tested). After ``r`` rejections in a row, the
 next candidate waits ``window * 2^(r-1)`` instances; an earned switch or a global drift ends the
 streak (and a global drift drops a candidate on trial, built from the old co-occurrence). On
-Delicious, where the partition keeps changing and no candidate after the bootstrap has won, this
+Delicious, where label relocations never stop and no candidate after the bootstrap has won, this
 took the candidates built from 23 to 4 (each warm-started on the buffer and trained alongside the
 active units), with unchanged predictions; Corel5k, whose candidates win, keeps its switches.
 
