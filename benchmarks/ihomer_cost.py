@@ -59,14 +59,19 @@ def _rows(name: str, limit: int | None) -> tuple[Any, list]:
     return stream.schema, rows
 
 
-def _plain(spec: str, schema: Any, rows: list) -> float:
-    model = registry.make(spec)
-    model.bind(schema)
+def _test_then_train(model: Any, rows: list) -> float:
+    """Seconds to predict, then learn, every row."""
     t = time.perf_counter()
     for x, y in rows:
         model.predict_row(x)
         model.learn_row(x, y)
     return time.perf_counter() - t
+
+
+def _plain(spec: str, schema: Any, rows: list) -> float:
+    model = registry.make(spec)
+    model.bind(schema)
+    return _test_then_train(model, rows)
 
 
 @contextmanager
@@ -108,15 +113,16 @@ def _instrumented(model: IHOMER, acc: Counter, counts: Counter) -> Iterator[None
                 state["warm"] = False
         return run
 
-    def phase(name: str, key: str) -> Any:
+    def phase(cls: type, name: str, key: str) -> Any:
         def run(self: Any, *args: Any) -> Any:
-            return timed(key, saved[(type(self) if name != "update" else JaccardODAC, name)], self, *args)
+            return timed(key, saved[(cls, name)], self, *args)
         return run
 
     Unit.learn, Unit.predict = unit_learn, unit_predict  # type: ignore[method-assign]
     IHOMER._warm_start_all, IHOMER._warm_start = warm("_warm_start_all"), warm("_warm_start")  # type: ignore[method-assign]
-    IHOMER._learn_row, IHOMER._compute = phase("_learn_row", "learn"), phase("_compute", "predict")  # type: ignore[method-assign]
-    JaccardODAC.update = phase("update", "clustering")  # type: ignore[method-assign]
+    IHOMER._learn_row = phase(IHOMER, "_learn_row", "learn")  # type: ignore[method-assign]
+    IHOMER._compute = phase(IHOMER, "_compute", "predict")  # type: ignore[method-assign]
+    JaccardODAC.update = phase(JaccardODAC, "update", "clustering")  # type: ignore[method-assign]
     try:
         yield
     finally:
@@ -132,11 +138,7 @@ def breakdown(schema: Any, rows: list, spec: str = "ihomer") -> tuple[dict[str, 
     acc: Counter = Counter()
     counts: Counter = Counter()
     with _instrumented(model, acc, counts):
-        t = time.perf_counter()
-        for x, y in rows:
-            model.predict_row(x)
-            model.learn_row(x, y)
-        total = time.perf_counter() - t
+        total = _test_then_train(model, rows)
     parts = {key: acc[key] for key, _ in PARTS if key != "rest"}
     parts["rest"] = total - sum(parts.values())
     parts["total"] = total

@@ -83,10 +83,6 @@ class Unit:
             return yd
         return np.logical_or.reduceat(yd, self.offsets)
 
-    def prior(self) -> np.ndarray:
-        """Frequency of each domain label among the instances this unit trained on."""
-        return self.pos / self.n_trained if self.n_trained > 0 else np.zeros_like(self.pos)
-
     # -------------------------------------------------------------- prediction
     def predict(self, x: Row, learner: MultiLabelLearner | None = None) -> tuple[np.ndarray, np.ndarray]:
         pred, proba = (learner or self.learner).predict_row_and_proba(x)
@@ -261,8 +257,9 @@ def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable
             pred[unit.domain] = p
             proba[unit.domain] = scale * q
             return
-        # every child's labels get the prior score first (in one assignment: a root may have dozens
-        # of children); the children visited below overwrite theirs
+        # every child's labels first get their prior score -- the meta probability times the label's
+        # frequency among the instances the child trained on (pos / n_trained) -- in one assignment
+        # (a root may have dozens of children); the children visited below overwrite theirs
         units = [c.unit for c in pos.children]
         sizes = [u.domain.shape[0] for u in units]
         n = np.repeat(np.array([u.n_trained for u in units]), sizes)

@@ -429,17 +429,21 @@ class IHOMER(MultiLabelLearner):
         self._building[key] = unit
         return unit
 
+    def _all_labels(self, y: np.ndarray) -> np.ndarray:
+        """A buffered label vector over every label known now (labels added since are False)."""
+        if y.shape[0] == self.n_labels:
+            return y
+        full = np.zeros(self.n_labels, bool)
+        full[: y.shape[0]] = y
+        return full
+
     def _replay(self, unit: Unit, limit: int) -> list[tuple[Row, np.ndarray]]:
         """The last ``limit`` buffered instances that ``unit`` trains on (oldest first)."""
-        L = self.n_labels
         out = []
         for bx, by in reversed(self._buffer):
             if len(out) >= limit:
                 break
-            if by.shape[0] < L:
-                full = np.zeros(L, bool)
-                full[: by.shape[0]] = by
-                by = full
+            by = self._all_labels(by)
             if unit.trains_on(by):
                 out.append((bx, by))
         return out[::-1]
@@ -460,12 +464,8 @@ class IHOMER(MultiLabelLearner):
         """
         if not units:
             return
-        L = self.n_labels
         for bx, by in self._buffer:
-            if by.shape[0] < L:
-                full = np.zeros(L, bool)
-                full[: by.shape[0]] = by
-                by = full
+            by = self._all_labels(by)
             for unit in units:
                 if unit.trains_on(by):
                     unit.learn(bx, by, unit.targets(by), 1.0)
@@ -717,9 +717,7 @@ class IHOMER(MultiLabelLearner):
         tree = self._odac.tree()
         if tree is None or not tree[1] or self.flat or not self._buffer:
             return tree
-        Y = np.zeros((len(self._buffer), self.n_labels), dtype=bool)
-        for i, (_, y) in enumerate(self._buffer):
-            Y[i, : y.shape[0]] = y
+        Y = np.array([self._all_labels(y) for _, y in self._buffer])
         if all(Y[:, c].any(axis=1).mean() >= ALWAYS_RELEVANT_SHARE for c in leaf_clusters(tree)):
             return (tree[0], [])
         return tree

@@ -138,7 +138,7 @@ class GaussianObserver:
         if s != s:
             self._update_nan(rows, idx, vals, w)
         else:
-            v = np.empty(rows.shape[0] * vals.shape[0])  # vals once per class row (np.tile, cheaper)
+            v = np.empty(rows.shape[0] * vals.shape[0])  # vals once per class row (cheaper than np.tile)
             v.reshape(rows.shape[0], -1)[:] = vals
             self.weight[rows] += w
             S, Q = self.sum.reshape(-1), self.sq.reshape(-1)
