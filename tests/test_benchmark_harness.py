@@ -90,3 +90,44 @@ def test_ihomer_cost_breakdown_accounts_for_the_run_and_leaves_the_model_as_it_w
         Unit.learn = original_learn
     total = sum(v for k, v in calls.items() if k.startswith("unit learn")) * len(rows)
     assert round(total) == learned
+
+
+
+def test_drift_recovery_measures_on_a_hand_made_curve():
+    import ihomer_drift
+
+    # windowed micro-F1 every 50 instances, drift at 1000, window 100: pre is the mean over (800, 1000]
+    ns = list(range(50, 2001, 50))
+    f = [0.5] * 20 + [0.3, 0.35, 0.44, 0.46, 0.47, 0.5] + [0.5] * 14
+    curve = [{"n": n, "window_micro_f1": v} for n, v in zip(ns, f)]
+    r = ihomer_drift.recovery(curve, drift=1000, window=100, post=300)
+    assert r["pre"] == 0.5 and r["dip"] == 0.3
+    assert r["rec90"] == 200  # first >= 0.45 at 1200 (0.46), held through 1250 (0.47)
+    assert r["rec95"] == 300  # first >= 0.475 at 1300
+    assert abs(r["post"] - (0.3 + 0.35 + 0.44 + 0.46 + 0.47 + 0.5) / 6) < 1e-12  # (1000, 1300]
+    assert abs(r["loss"] - (0.2 + 0.15 + 0.06 + 0.04 + 0.03 + 0.0) / 6) < 1e-12
+    # a level reached but not held for window / 2 does not count
+    f2 = [0.5] * 20 + [0.3, 0.48, 0.4, 0.49, 0.5] + [0.5] * 15
+    r2 = ihomer_drift.recovery([{"n": n, "window_micro_f1": v} for n, v in zip(ns, f2)], 1000, 100, 300)
+    assert r2["rec95"] == 200  # 0.48 at 1100 drops to 0.4 at 1150; held from 1200 on
+
+
+def test_drift_seed_by_seed_comparison_and_sign_test():
+    import ihomer_drift
+
+    assert ihomer_drift.sign_test(0, 0) == 1.0
+    assert ihomer_drift.sign_test(5, 5) == 1.0
+    assert abs(ihomer_drift.sign_test(8, 2) - 2 * (1 + 10 + 45) / 1024) < 1e-12  # P(X <= 2), X ~ Bin(10, 1/2), twice
+    assert ihomer_drift.sign_test(2, 8) == ihomer_drift.sign_test(8, 2)
+    ours = [{"seed": 0, "rec90": 50, "rec95": None, "loss": 0.01, "post": 0.5},
+            {"seed": 1, "rec90": 300, "rec95": 400, "loss": 0.02, "post": 0.4},
+            {"seed": 2, "rec90": 100, "rec95": 100, "loss": 0.03, "post": 0.3}]
+    peer = [{"seed": 0, "rec90": 100, "rec95": 9000, "loss": 0.02, "post": 0.2},
+            {"seed": 1, "rec90": 300, "rec95": 200, "loss": 0.01, "post": 0.2},
+            {"seed": 2, "rec90": 200, "rec95": 100, "loss": 0.03, "post": 0.2}]
+    rows = {label: (counts, p) for label, counts, p in ihomer_drift.paired(ours, peer, never=10_000)}
+    assert rows["rec90"][0] == (2, 1, 0)  # better (sooner), tied, worse
+    assert rows["rec95"][0] == (0, 1, 2)  # never (10,000) is later than 9,000
+    assert rows["shortfall"][0] == (1, 1, 1)
+    assert rows["post"][0] == (3, 0, 0)  # higher is better
+    assert rows["rec90"][1] == 0.5 and rows["post"][1] == 0.25
