@@ -308,6 +308,11 @@ def test_registry_and_views(tmp_path):
     assert "leaf" in text and "events:" in text and "split" in text
     out = plot_hierarchy(model, tmp_path / "h.png")
     assert out.stat().st_size > 1000
+    # clustering events say which labels moved where
+    model.events.append({"n": 1500, "kind": "merge", "labels": [0, 1, 2, 4], "moved": [2, 4], "gap": 0.1, "eps": 0.05})
+    model.events.append({"n": 1500, "kind": "aggregate", "labels": [3, 5], "d1": 0.2, "parent_d1": 0.1, "eps": 0.05})
+    last = render_text(model).splitlines()[-2:]
+    assert last == ["  @   1500 merge {y2, y4} -> cluster of 4 labels", "  @   1500 aggregate -> cluster of 2 labels"]
 
 
 def test_defaults_bootstrap_and_no_second_drift_layer_over_mlhat():
@@ -558,3 +563,34 @@ def test_a_partition_whose_clusters_are_always_relevant_is_not_used():
     assert model._routing_tree() == tree
     buffer([[1, 0, 1, 0]] * 90 + [[1, 0, 0, 0]] * 10)
     assert model._routing_tree() == ([0, 1, 2, 3], [])
+
+
+@pytest.mark.parametrize("n_leaves", [3, 20, 60])
+def test_hierarchy_figure_boxes_never_overlap(n_leaves):
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from streamml.ihomer.view import _hierarchy_figure
+
+    size = 5
+    leaves = [SimpleNamespace(children=[], unit=SimpleNamespace(kind="leaf", uid=i + 2, domain=np.arange(i * size, (i + 1) * size), groups=[]))
+              for i in range(n_leaves)]
+    root_unit = SimpleNamespace(kind="meta", uid=1, domain=np.arange(n_leaves * size), groups=[[0]] * n_leaves)
+    model = SimpleNamespace(hierarchy=SimpleNamespace(children=leaves, unit=root_unit), events=[], _n=0,
+                            labels_=[f"a_rather_long_label_name_{i}" for i in range(n_leaves * size)])
+    fig, texts = _hierarchy_figure(model)
+    try:
+        fig.canvas.draw()  # places the boxes
+        renderer = fig.canvas.get_renderer()
+        boxes = [t.get_bbox_patch().get_window_extent(renderer) for t in texts]
+        assert len(boxes) == n_leaves + 1
+        fig_box = fig.bbox
+        for i, a in enumerate(boxes):
+            assert a.x0 >= fig_box.x0 and a.x1 <= fig_box.x1  # inside the figure
+            for b in boxes[i + 1:]:
+                assert not a.overlaps(b), (a, b)
+        assert all(len(line) <= 18 for t in texts[:-1] for line in t.get_text().splitlines())  # names shortened
+    finally:
+        plt.close(fig)

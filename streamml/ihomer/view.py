@@ -17,6 +17,7 @@ meta u1 (always) trained 600: 2 meta-labels
 from __future__ import annotations
 
 import collections
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,10 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
                 extra = f" ({len(e['clusters'])} clusters{', bootstrap' if e.get('bootstrap') else ''})"
             elif e["kind"] == "relocate":
                 extra = f" {_names(model, [e['label']])[0]} -> cluster of {len(e['to'])} labels"
+            elif "moved" in e:  # merge, refine: the moved labels joined a cluster, which now has these
+                extra = f" {{{', '.join(_names(model, e['moved']))}}} -> cluster of {len(e['labels'])} labels"
+            elif "labels" in e:  # aggregate, refine: a split undone, its labels one cluster again
+                extra = f" -> cluster of {len(e['labels'])} labels"
             elif "gain" in e:
                 extra = f" (gain {e['gain']:+.4f}, bound {e['bound']:.4f}, after {e['after']})"
             out.append(f"  @{e['n']:>7d} {e['kind']}{extra}")
@@ -91,61 +96,101 @@ def _layout(pos: Any, depth: int, xs: list[float], nodes: list[tuple], edges: li
         cx = [_layout(c, depth + 1, xs, nodes, edges) for c in pos.children]
         x = sum(cx) / len(cx)
         for c, xc in zip(pos.children, cx):
-            edges.append((x, depth, xc, depth + 1))
+            edges.append((x, depth, xc, c))
     nodes.append((x, depth, pos))
     return x
 
 
-def plot_hierarchy(model: Any, path: str | os.PathLike, title: str | None = None, max_labels: int = 6) -> Path:
-    """A PNG with the active hierarchy (top) and the events and cluster count over time (bottom)."""
+#: Inches a leaf box needs side by side, and the widest figure before leaves go on staggered rows.
+_SLOT_INCHES = 1.35
+_MAX_WIDTH_INCHES = 36.0
+#: Label names longer than this are shortened in the boxes.
+_NAME_CHARS = 18
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 1] + "…"
+
+
+def _hierarchy_figure(model: Any, title: str | None = None, max_labels: int = 6) -> tuple[Any, list[Any]]:
+    """The figure of :func:`plot_hierarchy`, and the text boxes of the hierarchy's units.
+
+    Each leaf gets ``_SLOT_INCHES`` of width; where that would make the figure wider than
+    ``_MAX_WIDTH_INCHES``, consecutive leaves go on staggered rows instead.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
     active = model.hierarchy
+    nodes: list[tuple] = []
+    edges: list[tuple] = []
     if active is not None:
-        nodes: list[tuple] = []
-        edges: list[tuple] = []
         _layout(active, 0, [], nodes, edges)
-        for x0, d0, x1, d1 in edges:
-            ax.plot([x0, x1], [-d0, -d1], color="0.6", linewidth=1, zorder=1)
-        for x, d, pos in nodes:
-            u = pos.unit
-            if u is None:
-                text, color = "flat root", "0.85"
-            elif u.kind == "meta":
-                text, color = f"u{u.uid}: {len(u.groups)} meta-labels\n({u.domain.shape[0]} labels)", "#cfe2f3"
-            else:
-                names = _names(model, sorted(int(v) for v in u.domain))
-                text = "\n".join(names[:max_labels]) + (f"\n… +{len(names) - max_labels}" if len(names) > max_labels else "")
-                text, color = f"u{u.uid}\n" + text, "#d9ead3"
-            ax.text(x, -d, text, ha="center", va="center", fontsize=7, zorder=2,
-                    bbox={"boxstyle": "round", "facecolor": color, "edgecolor": "0.4"})
-        xs = [n[0] for n in nodes]
-        ds = [n[1] for n in nodes]
-        ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
-        ax.set_ylim(-max(ds) - 0.7, 0.7)
+    n_leaves = sum(1 for _, _, pos in nodes if not pos.children)
+    rows = max(1, math.ceil(n_leaves * _SLOT_INCHES / _MAX_WIDTH_INCHES))
+    levels = max((d for _, d, _ in nodes), default=0) + rows  # rows of boxes, 1.3 inches each
+    top = 1.3 * levels + 1.2
+    width = max(11.0, n_leaves * _SLOT_INCHES / rows + 1.0)
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(width, top + 3.4), gridspec_kw={"height_ratios": [top, 3.4]})
+
+    def y_of(x: float, d: int, pos: Any) -> float:
+        return -d - (int(x) % rows if not pos.children else 0)
+
+    texts = []
+    for x0, d0, x1, child in edges:
+        ax.plot([x0, x1], [-d0, y_of(x1, d0 + 1, child)], color="0.6", linewidth=1, zorder=1)
+    for x, d, pos in nodes:
+        u = pos.unit
+        if u is None:
+            text, color = "flat root", "0.85"
+        elif u.kind == "meta":
+            text, color = f"u{u.uid}: {len(u.groups)} meta-labels\n({u.domain.shape[0]} labels)", "#cfe2f3"
+        else:
+            names = [_short(v) for v in _names(model, sorted(int(v) for v in u.domain))]
+            text = "\n".join(names[:max_labels]) + (f"\n… +{len(names) - max_labels}" if len(names) > max_labels else "")
+            text, color = f"u{u.uid}\n" + text, "#d9ead3"
+        texts.append(ax.text(x, y_of(x, d, pos), text, ha="center", va="center", fontsize=7, zorder=2,
+                             bbox={"boxstyle": "round", "facecolor": color, "edgecolor": "0.4"}))
+    if nodes:
+        xs = [x for x, _, _ in nodes]
+        ax.set_xlim(min(xs) - 0.8 * rows, max(xs) + 0.8 * rows)
+        ax.set_ylim(-(levels - 1) - 0.7, 0.7)
     ax.axis("off")
     ax.set_title(title or f"iHOMER label hierarchy at instance {model._n}")
+    _draw_events(model, ax2)
+    fig.tight_layout()
+    return fig, texts
 
+
+def _draw_events(model: Any, ax: Any) -> None:
     events = model.events
     kinds = [k for k in ("split", "aggregate", "merge", "relocate", "refine", "reset", "global_drift", "candidate", "switch", "reject", "local_drift", "local_replace", "local_prune")
              if any(e["kind"] == k for e in events)]
     for i, k in enumerate(kinds):
         xs = [e["n"] for e in events if e["kind"] == k]
-        ax2.scatter(xs, [i] * len(xs), marker="|", s=120, label=k)
-    ax2.set_yticks(range(len(kinds)), kinds)
-    ax2.set_xlabel("instances")
-    ax2.grid(True, axis="x", alpha=0.3)
+        ax.scatter(xs, [i] * len(xs), marker="|", s=120, label=k)
+    ax.set_yticks(range(len(kinds)), kinds)
+    ax.set_xlabel("instances")
+    ax.grid(True, axis="x", alpha=0.3)
     steps = [(0, 1)] + [(e["n"], e["n_clusters"]) for e in events if "n_clusters" in e]
     if len(steps) > 1:
-        ax3 = ax2.twinx()
-        ax3.step([s[0] for s in steps] + [model._n], [s[1] for s in steps] + [steps[-1][1]], where="post", color="k", linewidth=1, alpha=0.6)
-        ax3.set_ylabel("clusters (clustering)")
-    ax2.set_title("restructure and drift events")
-    fig.tight_layout()
+        twin = ax.twinx()
+        twin.step([s[0] for s in steps] + [model._n], [s[1] for s in steps] + [steps[-1][1]], where="post", color="k", linewidth=1, alpha=0.6)
+        twin.set_ylabel("clusters (clustering)")
+    ax.set_title("restructure and drift events")
+
+
+def plot_hierarchy(model: Any, path: str | os.PathLike, title: str | None = None, max_labels: int = 6) -> Path:
+    """A PNG with the active hierarchy (top) and the events and cluster count over time (bottom).
+
+    The figure widens with the number of clusters; past about 26 of them the leaves go on staggered
+    rows, and long label names are shortened, so that no two boxes overlap.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, _ = _hierarchy_figure(model, title, max_labels)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
