@@ -7,6 +7,7 @@ import pytest
 
 from streamml import persistence, registry
 from streamml.base import MultiLabelLearner
+from streamml.bounds import PairedMicroF1
 from streamml.evaluate import prequential
 from streamml.generators import Drift, MultiLabelDriftStream
 from streamml.ihomer import IHOMER, JaccardODAC, PairStats
@@ -514,6 +515,57 @@ def test_rejections_back_off_the_next_candidate_and_a_trial_blocks_new_ones():
     model._cand_stats = [float(model.min_switch), 50.0, 5.0, 0.5]
     model._switch_test()
     assert model._candidate is None and model._losing_streak == 0
+
+
+def test_after_a_global_drift_candidates_are_judged_on_micro_f1_until_a_switch():
+    model, stream = _trained(n=1200)
+    rows = list(MultiLabelDriftStream(n_instances=200, n_features=6, n_labels=6, n_groups=2, seed=8))
+
+    class Signal:  # an ADWIN that has just seen the meta-label error rise
+        estimation, drift_detected, width = 0.0, True, 50
+
+        def update(self, v):
+            self.estimation = 1.0
+
+    model._candidate = model._active
+    model._global = Signal()
+    model._global_update(1.0)
+    assert model._judge_on_f1 and model._candidate is None  # the candidate built before the change is dropped
+    assert [e["kind"] for e in model.events[-2:]] == ["global_drift", "reject"]
+
+    # the next candidate's micro-F1 is compared with the active hierarchy's on every instance it is scored on
+    model._global = None
+    model._candidate, model._cand_stats, model._cand_f1 = model._active, [0.0] * 4, PairedMicroF1()
+    for x, y in rows[:30]:
+        model.predict_row(x)
+        model.learn_row(x, y)
+    assert model._cand_f1.n == 30 == model._cand_stats[0]
+
+    # Hamming loss slightly worse but not significantly, micro-F1 clearly better: no verdict on Hamming loss,
+    # a switch on micro-F1 (which ends the micro-F1 period)
+    y = np.array([True, True] + [False] * 4)
+    silent, eager = np.zeros(6, dtype=bool), np.array([True, True, True, False, False, False])
+    hamming = [float(model.min_switch), -1.0, 0.5, 1 / 6]
+    for judge_on_f1, switched in [(False, False), (True, True)]:
+        model._candidate, model._cand_stats, model._cand_f1 = model._active, list(hamming), PairedMicroF1()
+        for _ in range(model.min_switch):
+            model._cand_f1.update(y, silent, eager)
+        model._judge_on_f1 = judge_on_f1
+        n_events = len(model.events)
+        model._switch_test()
+        assert (model._candidate is None) is switched
+        if switched:
+            assert model.events[n_events]["kind"] == "switch" and model.events[n_events]["criterion"] == "micro_f1"
+            assert not model._judge_on_f1
+            assert "switch (2 clusters, judged on micro-F1)" in render_text(model)
+
+
+def test_micro_f1_judging_survives_persistence():
+    model, _ = _trained(n=600)
+    model._judge_on_f1 = True
+    model._cand_f1.update(np.array([True] + [False] * 5), np.zeros(6, bool), np.ones(6, bool))
+    restored = persistence.loads(persistence.dumps(model))
+    assert restored._judge_on_f1 and restored._cand_f1.sums.tolist() == model._cand_f1.sums.tolist()
 
 
 @pytest.mark.parametrize("cardinality_factor, several", [(0.0, True), (2.0, False)])

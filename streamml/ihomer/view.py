@@ -75,7 +75,8 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
             if "into" in e:
                 extra = " -> " + " | ".join("{" + ", ".join(_names(model, g)) + "}" for g in e["into"])
             elif "clusters" in e:
-                extra = f" ({len(e['clusters'])} clusters{', bootstrap' if e.get('bootstrap') else ''})"
+                on_f1 = ", judged on micro-F1" if e.get("criterion") == "micro_f1" else ""
+                extra = f" ({len(e['clusters'])} clusters{', bootstrap' if e.get('bootstrap') else ''}{on_f1})"
             elif e["kind"] == "relocate":
                 extra = f" {_names(model, [e['label']])[0]} -> cluster of {len(e['to'])} labels"
             elif "moved" in e:  # merge, refine: the moved labels joined a cluster, which now has these
@@ -83,7 +84,8 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
             elif "labels" in e:  # aggregate, refine: a split undone, its labels one cluster again
                 extra = f" -> cluster of {len(e['labels'])} labels"
             elif "gain" in e:
-                extra = f" (gain {e['gain']:+.4f}, bound {e['bound']:.4f}, after {e['after']})"
+                on = {"micro_f1": "micro-F1 ", "hamming": "Hamming "}.get(e.get("criterion", ""), "")
+                extra = f" ({on}gain {e['gain']:+.4f}, bound {e['bound']:.4f}, after {e['after']})"
             out.append(f"  @{e['n']:>7d} {e['kind']}{extra}")
     return "\n".join(out)
 
