@@ -361,7 +361,8 @@ class IHOMER(MultiLabelLearner):
         self._pool: dict[tuple, Unit] = {}
         self._always: list[Unit] = []
         self._by_label: dict[int, list[Unit]] = {}
-        self._leaf_of = np.zeros(0, dtype=np.intp)
+        self._leaf_labels = np.zeros(0, dtype=np.intp)  # the active leaves' labels, leaf by leaf
+        self._leaf_starts = np.zeros(0, dtype=np.intp)  # where each leaf's labels start in it
         self._n_leaves = 0
         self._building: dict[tuple, Unit] = {}
         self._fresh: list[Unit] = []
@@ -498,12 +499,13 @@ class IHOMER(MultiLabelLearner):
                 for lab in u.domain.tolist():
                     by_label.setdefault(lab, []).append(u)
         self._by_label = by_label
-        # the active hierarchy's leaf cluster of each label (-1: none), for the meta-label error
+        # the active hierarchy's leaf clusters, laid end to end, for the meta-label error (a leaf
+        # unit owns at least one label, so no segment is empty)
         leaves = self._active.leaf_units() if self._active is not None else []
-        leaf_of = np.full(self.n_labels, -1, dtype=np.intp)
-        for i, u in enumerate(leaves):
-            leaf_of[u.domain] = i
-        self._leaf_of, self._n_leaves = leaf_of, len(leaves)
+        sizes = [u.domain.shape[0] for u in leaves]
+        self._leaf_labels = np.concatenate([u.domain for u in leaves]) if leaves else np.zeros(0, dtype=np.intp)
+        self._leaf_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp) if leaves else np.zeros(0, dtype=np.intp)
+        self._n_leaves = len(leaves)
 
     def _training_units(self, y: np.ndarray) -> list[Unit]:
         """The units that train on an instance with labels ``y`` (in creation order)."""
@@ -669,18 +671,12 @@ class IHOMER(MultiLabelLearner):
             self._switch_test()
 
     def _global_step(self, pred: np.ndarray, y: np.ndarray) -> None:
-        n_leaves = self._n_leaves
-        if not n_leaves:
+        """Feed the global ADWIN the fraction of active leaf clusters whose relevance was mispredicted."""
+        if not self._n_leaves:
             return
-        leaf_of = self._leaf_of
-
-        def relevant_leaves(v: np.ndarray) -> np.ndarray:  # leaf clusters with some label in v
-            owners = leaf_of[np.flatnonzero(v[: leaf_of.shape[0]])]
-            out = np.zeros(n_leaves, dtype=bool)
-            out[owners[owners >= 0]] = True
-            return out
-
-        self._global_update(np.count_nonzero(relevant_leaves(pred) != relevant_leaves(y)) / n_leaves)
+        labels, starts = self._leaf_labels, self._leaf_starts
+        wrong = np.logical_or.reduceat(pred[labels], starts) != np.logical_or.reduceat(y[labels], starts)
+        self._global_update(np.count_nonzero(wrong) / self._n_leaves)
 
     def _global_update(self, error: float) -> None:
         before = self._global.estimation
