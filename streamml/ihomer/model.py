@@ -67,9 +67,10 @@ new co-occurrence makes relevant, so it predicts too few labels. On a sparse lab
 loss barely charges for that (predicting nothing is nearly optimal for it), and candidates built
 on the new clusters tied it or lost to it. Micro-F1 counts each missed label against the true
 ones. Outside this period Hamming loss stays: its differences are less noisy, and on Corel5k a
-micro-F1 test lost two early switches that Hamming loss earns (micro-F1 0.3011 to 0.2869). A candidate that is worse by the bound after ``max_candidate_age / 2``
-instances, or has not won within ``max_candidate_age`` instances, is rejected (an early deficit
-is expected while its new units warm up, so it is not rejected on that alone). Every restructure
+micro-F1 test lost two early switches that Hamming loss earns (micro-F1 0.3011 to 0.2869). A
+candidate that is worse by the bound after ``max_candidate_age / 2`` instances, or has not won
+within ``max_candidate_age`` instances, is rejected (an early deficit is expected while its new
+units warm up, so it is not rejected on that alone). Every restructure
 (cluster split, aggregate, merge, refinement, reset, candidate, switch, rejection, global drift,
 local replacement) is logged in :attr:`IHOMER.events` with the index of the instance being
 learned; :meth:`evaluation_report` returns the structural ones, which ``streamml evaluate
@@ -363,7 +364,6 @@ class IHOMER(MultiLabelLearner):
         self._by_label: dict[int, list[Unit]] = {}
         self._leaf_labels = np.zeros(0, dtype=np.intp)  # the active leaves' labels, leaf by leaf
         self._leaf_starts = np.zeros(0, dtype=np.intp)  # where each leaf's labels start in it
-        self._n_leaves = 0
         self._building: dict[tuple, Unit] = {}
         self._fresh: list[Unit] = []
         self._global = ADWIN(delta=global_delta) if global_drift else None
@@ -502,10 +502,9 @@ class IHOMER(MultiLabelLearner):
         # the active hierarchy's leaf clusters, laid end to end, for the meta-label error (a leaf
         # unit owns at least one label, so no segment is empty)
         leaves = self._active.leaf_units() if self._active is not None else []
-        sizes = [u.domain.shape[0] for u in leaves]
+        sizes = np.array([u.domain.shape[0] for u in leaves], dtype=np.intp)
         self._leaf_labels = np.concatenate([u.domain for u in leaves]) if leaves else np.zeros(0, dtype=np.intp)
-        self._leaf_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.intp) if leaves else np.zeros(0, dtype=np.intp)
-        self._n_leaves = len(leaves)
+        self._leaf_starts = np.cumsum(sizes) - sizes
 
     def _training_units(self, y: np.ndarray) -> list[Unit]:
         """The units that train on an instance with labels ``y`` (in creation order)."""
@@ -672,11 +671,11 @@ class IHOMER(MultiLabelLearner):
 
     def _global_step(self, pred: np.ndarray, y: np.ndarray) -> None:
         """Feed the global ADWIN the fraction of active leaf clusters whose relevance was mispredicted."""
-        if not self._n_leaves:
-            return
         labels, starts = self._leaf_labels, self._leaf_starts
+        if not starts.shape[0]:
+            return
         wrong = np.logical_or.reduceat(pred[labels], starts) != np.logical_or.reduceat(y[labels], starts)
-        self._global_update(np.count_nonzero(wrong) / self._n_leaves)
+        self._global_update(np.count_nonzero(wrong) / starts.shape[0])
 
     def _global_update(self, error: float) -> None:
         before = self._global.estimation
