@@ -119,15 +119,16 @@ def test_drift_seed_by_seed_comparison_and_sign_test():
     assert ihomer_drift.sign_test(5, 5) == 1.0
     assert abs(ihomer_drift.sign_test(8, 2) - 2 * (1 + 10 + 45) / 1024) < 1e-12  # P(X <= 2), X ~ Bin(10, 1/2), twice
     assert ihomer_drift.sign_test(2, 8) == ihomer_drift.sign_test(8, 2)
-    ours = [{"seed": 0, "rec90": 50, "rec95": None, "loss": 0.01, "post": 0.5},
-            {"seed": 1, "rec90": 300, "rec95": 400, "loss": 0.02, "post": 0.4},
-            {"seed": 2, "rec90": 100, "rec95": 100, "loss": 0.03, "post": 0.3}]
-    peer = [{"seed": 0, "rec90": 100, "rec95": 9000, "loss": 0.02, "post": 0.2},
-            {"seed": 1, "rec90": 300, "rec95": 200, "loss": 0.01, "post": 0.2},
-            {"seed": 2, "rec90": 200, "rec95": 100, "loss": 0.03, "post": 0.2}]
+    ours = [{"seed": 0, "rec90": 50, "rec95": None, "loss": 0.01, "post": 0.5, "micro_f1": 0.4, "subset_accuracy": 0.1},
+            {"seed": 1, "rec90": 300, "rec95": 400, "loss": 0.02, "post": 0.4, "micro_f1": 0.3, "subset_accuracy": 0.2},
+            {"seed": 2, "rec90": 100, "rec95": 100, "loss": 0.03, "post": 0.3, "micro_f1": 0.2, "subset_accuracy": 0.2}]
+    peer = [{"seed": 0, "rec90": 100, "rec95": 9000, "loss": 0.02, "post": 0.2, "micro_f1": 0.3, "subset_accuracy": 0.2},
+            {"seed": 1, "rec90": 300, "rec95": 200, "loss": 0.01, "post": 0.2, "micro_f1": 0.3, "subset_accuracy": 0.3},
+            {"seed": 2, "rec90": 200, "rec95": 100, "loss": 0.03, "post": 0.2, "micro_f1": 0.1, "subset_accuracy": 0.3}]
     rows = {label: (counts, p) for label, counts, p in ihomer_drift.paired(ours, peer, never=10_000)}
     assert rows["rec90"][0] == (2, 1, 0)  # better (sooner), tied, worse
     assert rows["rec95"][0] == (0, 1, 2)  # never (10,000) is later than 9,000
     assert rows["shortfall"][0] == (1, 1, 1)
     assert rows["post"][0] == (3, 0, 0)  # higher is better
+    assert rows["whole-stream micro-F1"][0] == (2, 1, 0) and rows["whole-stream subset acc"][0] == (0, 0, 3)
     assert rows["rec90"][1] == 0.5 and rows["post"][1] == 0.25

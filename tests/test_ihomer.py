@@ -169,7 +169,7 @@ def test_candidate_warm_start_instance_by_instance_equals_unit_by_unit():
     X, _, _ = MultiLabelDriftStream(n_instances=1300, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(1200, 1300)
 
     def fresh():
-        return [Unit(u.kind, u.groups, u.always, model._new_learner(), u.uid, None) for u in model.hierarchy.units()]
+        return [Unit(u.kind, u.groups, u.always, model._new_learner(u.kind, u.always), u.uid, None) for u in model.hierarchy.units()]
 
     together, apart = fresh(), fresh()
     assert len(together) > 2
@@ -314,6 +314,36 @@ def test_registry_and_views(tmp_path):
     model.events.append({"n": 1500, "kind": "aggregate", "labels": [3, 5], "d1": 0.2, "parent_d1": 0.1, "eps": 0.05})
     last = render_text(model).splitlines()[-2:]
     assert last == ["  @   1500 merge {y2, y4} -> cluster of 4 labels", "  @   1500 aggregate -> cluster of 2 labels"]
+
+
+def test_cluster_units_get_the_cluster_learner_and_the_others_the_node_learner():
+    from streamml.trees.mlhat import MLHAT
+
+    model, _ = _trained(n=1500, cluster_learner=MLHAT(grace_period=100, selection_metric="micro_f1"))
+    units = model.hierarchy.units()
+    clusters = [u for u in units if u.kind == "leaf" and not u.always]
+    assert len(clusters) >= 2 and len(clusters) < len(units)
+    for u in units:
+        if u in clusters:
+            assert type(u.learner) is MLHAT and u.learner.selection_metric == "micro_f1" and u.learner.grace_period == 100
+        else:
+            assert type(u.learner) is MLHT
+    # defaults: the cluster units choose their leaf models on micro-F1, the root on Hamming loss
+    stream = MultiLabelDriftStream(n_instances=1500, n_features=6, n_labels=6, n_groups=2, seed=3)
+    default = IHOMER(cardinality_factor=0.0).bind(stream.schema)
+    for x, y in stream:
+        default.predict_row(x)
+        default.learn_row(x, y)
+    metrics = {(u.kind, u.always): u.learner.selection_metric for u in default.hierarchy.units()}
+    assert metrics == {("meta", True): "hamming", ("leaf", False): "micro_f1"}
+    # a single cluster trains on every instance: the node learner
+    single = IHOMER(cardinality_factor=0.0, min_cluster_size=6).bind(stream.schema)
+    for x, y in stream:
+        single.learn_row(x, y)
+    assert [(u.always, u.learner.selection_metric) for u in single.hierarchy.units()] == [(True, "hamming")]
+    # a node learner given alone serves every unit
+    only = IHOMER(node_learner=MLHT(grace_period=50))
+    assert type(only._cluster_template) is MLHT and only._cluster_template.grace_period == 50
 
 
 def test_defaults_bootstrap_and_no_second_drift_layer_over_mlhat():

@@ -207,6 +207,68 @@ def test_loss_based_selection_keeps_the_knn_where_the_linear_models_fail():
     assert kinds == {"reference": "bagging", "loss": "knn"}
 
 
+def test_micro_f1_selection_uses_the_regressions_where_hamming_loss_keeps_the_knn():
+    # sparse labels: the kNN predicts few of them (low Hamming loss, low micro-F1), the regressions
+    # find more of them at the cost of false positives
+    stream = MultiLabelDriftStream(n_instances=1500, n_features=10, n_labels=20, n_groups=2, label_cardinality=2.0,
+                                   strength=4.0, seed=0)  # fmt: skip
+    models = {}
+    for metric in ("hamming", "micro_f1"):
+        models[metric] = MLHAT(seed=0, max_depth=0, cardinality_th=100, bootstrap_sampling=False, selection_metric=metric)
+        models[metric].bind(stream.schema)
+    # the leaf models train the same way under both metrics; score them here, independently
+    tp, fp, wrong, relevant = np.zeros(2), np.zeros(2), np.zeros(2), 0
+    for x, y in stream:
+        leaf = _root_leaf(models["micro_f1"])
+        if leaf is not None and leaf.model.knn.count:
+            inst = Instance(x, 10)
+            for i, p in enumerate((leaf.model.knn.proba(inst) >= 0.5, leaf.model.lr.proba(inst) >= 0.5)):
+                tp[i] += np.count_nonzero(p & y)
+                fp[i] += np.count_nonzero(p & ~y)
+                wrong[i] += np.count_nonzero(p != y)
+            relevant += np.count_nonzero(y)
+        for model in models.values():
+            model.predict_row(x)
+            model.learn_row(x, y)
+    f1 = 2 * tp / (tp + fp + relevant)
+    assert wrong[0] < wrong[1] and f1[0] < f1[1]  # the two metrics disagree here
+    hamming, micro = _root_leaf(models["hamming"]).model, _root_leaf(models["micro_f1"]).model
+    assert (hamming.loss_knn, hamming.loss_lr) == (wrong[0], wrong[1])
+    assert micro.f1.micro_f1_a == pytest.approx(f1[0]) and micro.f1.micro_f1_b == pytest.approx(f1[1])
+    assert models["hamming"].leaf_model_kind(_root_leaf(models["hamming"])) == "knn"
+    assert models["micro_f1"].leaf_model_kind(_root_leaf(models["micro_f1"])) == "bagging"
+    x = np.linspace(-1, 1, 10)
+    np.testing.assert_array_equal(models["micro_f1"].predict_proba_row(x), micro.lr.proba(Instance(x, 10)))
+
+
+def test_micro_f1_selection_settles_by_the_bound_and_persists():
+    stream = MultiLabelDriftStream(n_instances=1500, n_features=10, n_labels=20, n_groups=2, label_cardinality=2.0,
+                                   strength=4.0, seed=0)  # fmt: skip
+    rows = list(stream)
+    model = MLHAT(seed=0, max_depth=0, cardinality_th=100, bootstrap_sampling=False, selection_metric="micro_f1",
+                  selection_delta=0.01)  # fmt: skip
+    for x, y in rows[:1000]:
+        model.predict_row(x)
+        model.learn_row(x, y)
+    leaf = _root_leaf(model).model
+    assert leaf.settled
+    n_scored = leaf.f1.n
+    mean, bound = leaf.f1.gap(0.01)
+    assert mean > bound and n_scored < 1000  # settled before the end, and scored no more since
+    copy = loads(dumps(model))
+    assert _root_leaf(copy).model.f1.sums.tolist() == leaf.f1.sums.tolist()
+    for x, y in rows[1000:]:
+        assert model.predict_proba_row(x).tolist() == copy.predict_proba_row(x).tolist()
+        model.learn_row(x, y)
+        copy.learn_row(x, y)
+    assert _root_leaf(model).model.f1.n == n_scored
+
+
+def test_selection_metric_is_validated():
+    with pytest.raises(ValueError, match="selection_metric"):
+        MLHAT(selection_metric="accuracy")
+
+
 def test_bagged_logistic_vectorised_step_matches_per_member_updates():
     rng = np.random.default_rng(0)
     bag = BaggedLogistic(3, 2, n_models=4, lr=0.3, intercept_lr=0.01)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from river.drift import ADWIN
 
-from streamml.bounds import bernstein_gap
+from streamml.bounds import PairedMicroF1, bernstein_gap
 from streamml.schema import Row, SparseRow, is_frozen
 from streamml.trees.criteria import unit_binary_entropy
 from streamml.trees.observers import class_rows
@@ -85,14 +85,17 @@ class _LeafModels:
     ``loss_knn`` / ``loss_lr`` are the weighted sums of the two models' Hamming losses on the
     instances they were about to learn (kept only with ``leaf_selection="loss"``); ``paired`` the
     weight, sum, sum of squares and largest size of their per-instance differences (regressions
-    minus kNN, per label), and ``settled`` whether the regressions have won for good.
+    minus kNN, per label), and ``settled`` whether the regressions have won for good. With
+    ``selection_metric="micro_f1"`` the comparison is ``f1`` instead (kNN as *a*, regressions as
+    *b*), and the Hamming sums stay at zero.
     """
 
-    __slots__ = ("weight", "knn", "lr", "loss_knn", "loss_lr", "paired", "settled", "entropy", "entropy_at",
+    __slots__ = ("weight", "knn", "lr", "loss_knn", "loss_lr", "paired", "settled", "f1", "entropy", "entropy_at",
                  "entropy_size")  # fmt: skip
 
     def __init__(self, weight: float, knn: LabelCombinationKNN, lr: BaggedLogistic, loss_knn: float = 0.0,
-                 loss_lr: float = 0.0, paired: list[float] | None = None, settled: bool = False) -> None:  # fmt: skip
+                 loss_lr: float = 0.0, paired: list[float] | None = None, settled: bool = False,
+                 f1: PairedMicroF1 | None = None) -> None:  # fmt: skip
         self.weight = weight
         self.knn = knn
         self.lr = lr
@@ -100,6 +103,7 @@ class _LeafModels:
         self.loss_lr = loss_lr
         self.paired = [0.0, 0.0, 0.0, 0.0] if paired is None else [float(v) for v in paired]
         self.settled = settled
+        self.f1 = f1
         self.entropy = 0.0  # cache of MLHAT.leaf_entropy, valid while the leaf's total is entropy_at
         self.entropy_at = -1.0
         self.entropy_size = -1
@@ -140,9 +144,13 @@ class MLHAT(HoeffdingTreeEngine):
     leaf whose regressions lead by a Bernstein bound on the paired per-instance losses settles on
     them and stops paying it (iHOMER's units do; off by default). It matters where raw
     features suit SGD badly: on Emotions (feature magnitudes up to 237) the reference switch lowers
-    micro-F1 from 0.481 to 0.464; on Yeast and Scene it changes nothing. A leaf that has seen
-    nothing yet gives no prediction. See :mod:`streamml.trees.leaf_models` for the vectorised
-    models.
+    micro-F1 from 0.481 to 0.464; on Yeast and Scene it changes nothing. With
+    ``selection_metric="micro_f1"`` the two models are compared on their micro-F1 at the leaf
+    instead (:class:`~streamml.bounds.PairedMicroF1`, the same bound for settling): where labels
+    are sparse, Hamming loss favours the model that predicts fewer of them, and a kNN that misses
+    most relevant labels can beat regressions that find them (iHOMER's cluster units use it). A
+    leaf that has seen nothing yet gives no prediction. See :mod:`streamml.trees.leaf_models` for
+    the vectorised models.
 
     **Combining leaves.** Every node keeps a running (weighted) Hamming loss of its own predictions:
     the prediction of the leaf its subtree sends the instance to, made before learning it. A leaf's
@@ -182,7 +190,8 @@ class MLHAT(HoeffdingTreeEngine):
     **Deviations from the reference code**, all small on the benchmark streams:
 
     * ``leaf_selection="loss"`` (above) is an addition; ``"reference"`` restores the plain switch.
-      So is ``selection_delta`` (off by default).
+      So are ``selection_delta`` (off by default) and ``selection_metric="micro_f1"`` (Hamming loss
+      by default).
     * The bagged logistic regressions take one step with gradient times ``k_m`` instead of ``k_m``
       successive steps (``bagging_update="repeated"`` restores the successive steps).
     * For more than ``knn_dense_max_features`` features, or when a leaf's first stored row has
@@ -229,6 +238,11 @@ class MLHAT(HoeffdingTreeEngine):
         is lower than the kNN's by a Bernstein bound (confidence ``1 - selection_delta``) on the
         paired per-instance differences -- the leaf then predicts with the regressions and stops
         querying the kNN to score it.
+    selection_metric
+        With ``leaf_selection="loss"``: what the two leaf models are compared on, ``"hamming"``
+        (default: Hamming loss) or ``"micro_f1"`` (micro-F1 over the leaf's instances; the
+        regressions are used while theirs is at least the kNN's, and settle when it is higher by
+        the bound of :class:`~streamml.bounds.PairedMicroF1`).
     seed
         Seed of the random draws.
 
@@ -270,6 +284,7 @@ class MLHAT(HoeffdingTreeEngine):
         combined_prediction: bool = True,
         leaf_selection: str = "loss",
         selection_delta: float | None = None,
+        selection_metric: str = "hamming",
         max_share_to_split: float = 0.99,
         nominal_features: list[int] | None = None,
         max_depth: int | None = None,
@@ -280,6 +295,8 @@ class MLHAT(HoeffdingTreeEngine):
     ) -> None:
         if leaf_selection not in ("reference", "loss"):
             raise ValueError(f"leaf_selection must be 'reference' or 'loss', not {leaf_selection!r}")
+        if selection_metric not in ("hamming", "micro_f1"):
+            raise ValueError(f"selection_metric must be 'hamming' or 'micro_f1', not {selection_metric!r}")
         if bagging_update not in ("weighted", "repeated"):
             raise ValueError(f"bagging_update must be 'weighted' or 'repeated', not {bagging_update!r}")
         self.cardinality_th = cardinality_th
@@ -299,6 +316,7 @@ class MLHAT(HoeffdingTreeEngine):
         self.combined_prediction = combined_prediction
         self.leaf_selection = leaf_selection
         self.selection_delta = selection_delta
+        self.selection_metric = selection_metric
         self.max_share_to_split = max_share_to_split
         self.seed = seed
         super().__init__(
@@ -381,6 +399,7 @@ class MLHAT(HoeffdingTreeEngine):
             LabelCombinationKNN(self.n_features_, self.n_labels, self.knn_neighbors, self.knn_window, self.knn_dense_max_features),
             BaggedLogistic(self.n_features_, self.n_labels, self.n_models, self.learning_rate, self.intercept_lr,
                            self.bagging_update == "repeated"),  # fmt: skip
+            f1=PairedMicroF1() if self.selection_metric == "micro_f1" else None,
         )
 
     def _kill(self, root: int) -> None:
@@ -529,8 +548,12 @@ class MLHAT(HoeffdingTreeEngine):
         m = leaf.model
         if m.weight < self.cardinality_th or self.leaf_entropy(leaf) < self.entropy_th:
             return "knn"
-        if self.leaf_selection == "loss" and m.loss_lr > m.loss_knn:
-            return "knn"
+        if self.leaf_selection == "loss" and not m.settled:
+            if m.f1 is not None:
+                if m.f1.micro_f1_b < m.f1.micro_f1_a:
+                    return "knn"
+            elif m.loss_lr > m.loss_knn:
+                return "knn"
         return "bagging"
 
     def _dist(self, node: int, inst: Instance) -> np.ndarray | None:
@@ -699,13 +722,16 @@ class MLHAT(HoeffdingTreeEngine):
             p_knn = self._cache.get(("knn", n))
             if p_knn is None:
                 p_knn = models.knn.proba(inst)
-            e_knn = np.count_nonzero((p_knn >= 0.5) != y)
-            models.loss_knn += w * e_knn
             p_lr = models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)))
-            e_lr = np.count_nonzero((p_lr >= 0.5) != y)
-            models.loss_lr += w * e_lr
-            if self.selection_delta is not None and y.shape[0]:
-                self._settle(models, (e_lr - e_knn) / y.shape[0], w)
+            if models.f1 is not None:
+                self._settle_f1(models, y, p_knn >= 0.5, p_lr >= 0.5)
+            else:
+                e_knn = np.count_nonzero((p_knn >= 0.5) != y)
+                models.loss_knn += w * e_knn
+                e_lr = np.count_nonzero((p_lr >= 0.5) != y)
+                models.loss_lr += w * e_lr
+                if self.selection_delta is not None and y.shape[0]:
+                    self._settle(models, (e_lr - e_knn) / y.shape[0], w)
         else:
             models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)))
         models.knn.learn(inst, y)
@@ -731,6 +757,16 @@ class MLHAT(HoeffdingTreeEngine):
             if mean < -bound and models.loss_lr <= models.loss_knn:
                 models.settled = True
 
+    def _settle_f1(self, models: _LeafModels, y: np.ndarray, knn: np.ndarray, lr: np.ndarray) -> None:
+        """Add one instance to the leaf's micro-F1 comparison (unweighted: the instance weights are
+        a training device); settle when the regressions lead by the bound."""
+        f1: PairedMicroF1 = models.f1  # type: ignore[assignment]
+        f1.update(y, knn, lr)
+        if self.selection_delta is not None and f1.micro_f1_b > f1.micro_f1_a:
+            mean, bound = f1.gap(self.selection_delta)
+            if mean > bound:
+                models.settled = True
+
     def _split(self, leaf: Leaf, feature: int, nominal: bool, threshold: float, left: np.ndarray, right: np.ndarray) -> None:
         node = self._node_of(leaf)
         bg = self._bg[node]
@@ -744,14 +780,22 @@ class MLHAT(HoeffdingTreeEngine):
     def _model_state(self, model: _LeafModels) -> dict[str, Any]:
         return {"weight": float(model.weight), "knn": model.knn.get_state(), "lr": model.lr.get_state(),
                 "loss_knn": float(model.loss_knn), "loss_lr": float(model.loss_lr), "paired": list(model.paired),
-                "settled": bool(model.settled)}  # fmt: skip
+                "settled": bool(model.settled), "f1": None if model.f1 is None else model.f1.sums.tolist()}  # fmt: skip
 
     def _model_from_state(self, state: dict[str, Any]) -> _LeafModels:
         return _LeafModels(
             float(state["weight"]), LabelCombinationKNN.from_state(state["knn"]), BaggedLogistic.from_state(state["lr"]),
             float(state.get("loss_knn", 0.0)), float(state.get("loss_lr", 0.0)), state.get("paired"),
-            bool(state.get("settled", False)),
+            bool(state.get("settled", False)), self._f1_from_state(state.get("f1")),
         )
+
+    def _f1_from_state(self, sums: list[float] | None) -> PairedMicroF1 | None:
+        if self.selection_metric != "micro_f1":
+            return None
+        f1 = PairedMicroF1()
+        if sums is not None:
+            f1.sums = np.asarray(sums, dtype=np.float64).copy()
+        return f1
 
     def _extra_state(self) -> dict[str, Any]:
         return {
