@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             if m == args.peer:
                 continue
             for label, a, b in paired(rows, table[args.peer], args.n - drift):
-                lines.append(f"| `{m}` | {label} | {a[0]} | {a[1]} | {a[2]} | {b:.2f} |")
+                lines.append(f"| `{m}` | {label} | {a[0]} | {a[1]} | {a[2]} | {b:.3f} |")
     ev = table.get("ihomer", [])
     if ev:
         after = {r["seed"]: ", ".join(f"{e['n']} {e['kind']}" for e in r["events"] if e["n"] > drift)[:400] for r in ev}

@@ -279,8 +279,13 @@ def test_flat_mode_joins_one_learner_per_cluster():
     assert len(root.children) == len(model.active_partition())
 
 
-def test_persistence_round_trip_gives_identical_later_predictions():
-    model, _ = _trained(n=2000)
+@pytest.mark.parametrize("cluster_learner", [None, "mlhat-micro-f1"])
+def test_persistence_round_trip_gives_identical_later_predictions(cluster_learner):
+    if cluster_learner is not None:  # cluster units whose leaves compare kNN and regressions on micro-F1
+        from streamml.trees.mlhat import MLHAT
+
+        cluster_learner = MLHAT(grace_period=100, selection_metric="micro_f1")
+    model, _ = _trained(n=2000, cluster_learner=cluster_learner)
     copy = persistence.loads(persistence.dumps(model))
     X, Y, _ = MultiLabelDriftStream(n_instances=2600, n_features=6, n_labels=6, n_groups=2, seed=3).arrays(2000, 2600)
     for x, y in zip(X, Y):
