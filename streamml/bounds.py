@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -52,18 +53,31 @@ class PairedMicroF1:
 
     def __init__(self) -> None:
         # n, sum dtp, sum dfp, sum dtp^2, sum dfp^2, sum dtp*dfp, max |dtp|, max |dfp|, tp_a, fp_a, tp_b, fp_b, positives
-        self.sums = np.zeros(13)
+        # (a list: one instance adds to them on the hot path, where NumPy scalar writes cost more)
+        self._sums = [0.0] * 13
+
+    @classmethod
+    def from_sums(cls, sums: Any) -> PairedMicroF1:
+        """The comparison whose :attr:`sums` are ``sums`` (as saved)."""
+        out = cls()
+        out._sums = [float(v) for v in sums]
+        return out
+
+    @property
+    def sums(self) -> np.ndarray:
+        """The 13 running sums (a copy)."""
+        return np.array(self._sums)
 
     @property
     def n(self) -> float:
-        return float(self.sums[0])
+        return self._sums[0]
 
     def update(self, y: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
         """Add one instance: true labels ``y`` and the two boolean predictions."""
-        tp_a, fp_a = np.count_nonzero(a & y), np.count_nonzero(a & ~y)
-        tp_b, fp_b = np.count_nonzero(b & y), np.count_nonzero(b & ~y)
+        tp_a, tp_b = int(np.count_nonzero(a & y)), int(np.count_nonzero(b & y))
+        fp_a, fp_b = int(np.count_nonzero(a)) - tp_a, int(np.count_nonzero(b)) - tp_b
         dtp, dfp = float(tp_b - tp_a), float(fp_b - fp_a)
-        s = self.sums
+        s = self._sums
         s[0] += 1.0
         s[1] += dtp
         s[2] += dfp
@@ -76,7 +90,7 @@ class PairedMicroF1:
         s[9] += fp_a
         s[10] += tp_b
         s[11] += fp_b
-        s[12] += np.count_nonzero(y)
+        s[12] += int(np.count_nonzero(y))
 
     @staticmethod
     def _f1(tp: float, fp: float, positives: float) -> float:
@@ -85,15 +99,15 @@ class PairedMicroF1:
 
     @property
     def micro_f1_a(self) -> float:
-        return self._f1(self.sums[8], self.sums[9], self.sums[12])
+        return self._f1(self._sums[8], self._sums[9], self._sums[12])
 
     @property
     def micro_f1_b(self) -> float:
-        return self._f1(self.sums[10], self.sums[11], self.sums[12])
+        return self._f1(self._sums[10], self._sums[11], self._sums[12])
 
     def gap(self, delta: float) -> tuple[float, float]:
         """``(mean, bound)``: *b* is significantly better when ``mean > bound``, worse when ``mean < -bound``."""
-        s = self.sums.tolist()
+        s = self._sums
         f = self.micro_f1_a
         u, v = 2.0 - f, f
         total = u * s[1] - v * s[2]

@@ -240,12 +240,8 @@ def default_node_learner() -> MultiLabelLearner:
 def default_cluster_learner() -> MultiLabelLearner:
     """:func:`default_node_learner` whose leaves choose between their kNN and their regressions on
     micro-F1 (``selection_metric="micro_f1"``; see "Deliberate deviations")."""
-    try:
-        from streamml.trees.mlhat import MLHAT
-    except ImportError:  # pragma: no cover
-        return default_node_learner()
-    return MLHAT(cardinality_th=UNIT_CARDINALITY_TH, bootstrap_sampling=False, selection_delta=UNIT_SELECTION_DELTA,
-                 selection_metric="micro_f1")  # fmt: skip
+    learner = default_node_learner()
+    return learner.clone({"selection_metric": "micro_f1"}) if hasattr(learner, "selection_metric") else learner
 
 
 def has_own_drift(learner: MultiLabelLearner) -> bool:
@@ -874,9 +870,7 @@ class IHOMER(MultiLabelLearner):
         self._active = build(state["active"])
         self._candidate = build(state["candidate"])
         self._cand_stats = [float(v) for v in state["cand_stats"]]
-        self._cand_f1 = PairedMicroF1()
-        if "cand_f1" in state:
-            self._cand_f1.sums = np.asarray(state["cand_f1"], dtype=np.float64).copy()
+        self._cand_f1 = PairedMicroF1.from_sums(state["cand_f1"]) if "cand_f1" in state else PairedMicroF1()
         self._judge_on_f1 = bool(state.get("judge_on_f1", False))
         self._global = state["global"]
         self._buffer = collections.deque(maxlen=self.buffer_size)

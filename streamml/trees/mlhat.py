@@ -549,10 +549,8 @@ class MLHAT(HoeffdingTreeEngine):
         if m.weight < self.cardinality_th or self.leaf_entropy(leaf) < self.entropy_th:
             return "knn"
         if self.leaf_selection == "loss" and not m.settled:
-            if m.f1 is not None:
-                if m.f1.micro_f1_b < m.f1.micro_f1_a:
-                    return "knn"
-            elif m.loss_lr > m.loss_knn:
+            lr_worse = m.f1.micro_f1_b < m.f1.micro_f1_a if m.f1 is not None else m.loss_lr > m.loss_knn
+            if lr_worse:
                 return "knn"
         return "bagging"
 
@@ -792,10 +790,7 @@ class MLHAT(HoeffdingTreeEngine):
     def _f1_from_state(self, sums: list[float] | None) -> PairedMicroF1 | None:
         if self.selection_metric != "micro_f1":
             return None
-        f1 = PairedMicroF1()
-        if sums is not None:
-            f1.sums = np.asarray(sums, dtype=np.float64).copy()
-        return f1
+        return PairedMicroF1() if sums is None else PairedMicroF1.from_sums(sums)
 
     def _extra_state(self) -> dict[str, Any]:
         return {
