@@ -30,6 +30,10 @@ seeds by default and compares every model with ``--peer`` (``mlhat``) seed by se
 ``mlhat(selection_metric='micro_f1')`` is MLHAT choosing its leaf models on micro-F1, as iHOMER's
 cluster units do: on these streams MLHAT's default choice (Hamming loss) keeps kNN leaves that find
 few of the relevant labels, and this row shows what the choice alone is worth.
+``mlhat(cardinality_th=100,bootstrap_sampling=False,selection_delta=0.01)`` is one MLHAT with the
+settings of iHOMER's units (iHOMER with a single cluster and no hierarchy): on the planted stream,
+where default iHOMER keeps one cluster, it shows that iHOMER's differences from ``mlhat`` there come
+from those settings, not from the hierarchy.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from results_md import update_section  # noqa: E402
 from streamml import registry  # noqa: E402
 from streamml.evaluate import prequential  # noqa: E402
 from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
+from suites import UNIT_MLHAT  # noqa: E402
 
 #: The streams (``--stream``): generator parameters, and the RESULTS.md section and figure of each.
 #: ``planted``: an active group fires most of its 4 labels, so a labelset is about a union of whole
@@ -129,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     ap.add_argument("--window", type=int, default=500)
     ap.add_argument("--post", type=int, default=3000)
-    ap.add_argument("--models", nargs="+", default=["ihomer", "ihomer-flat", "mlhat", "mlhat(selection_metric='micro_f1')"])
+    ap.add_argument("--models", nargs="+", default=["ihomer", "ihomer-flat", "mlhat", UNIT_MLHAT, "mlhat(selection_metric='micro_f1')"])
     ap.add_argument("--peer", default="mlhat", help="the model the others are compared with, seed by seed")
     ap.add_argument("--stream", choices=sorted(STREAMS), default="planted")
     ap.add_argument("--png", default=None, help="figure path (default: benchmarks/ihomer_drift[_clustered].png)")

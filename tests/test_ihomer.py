@@ -11,6 +11,7 @@ from streamml.bounds import PairedMicroF1
 from streamml.evaluate import prequential
 from streamml.generators import Drift, MultiLabelDriftStream
 from streamml.ihomer import IHOMER, JaccardODAC, PairStats
+from streamml.ihomer.clustering import jaccard_distance
 from streamml.ihomer.hierarchy import Unit
 from streamml.ihomer.view import plot_hierarchy, render_text
 from streamml.trees import MLHT
@@ -75,6 +76,30 @@ def test_pair_updates_touch_only_the_k_by_k_block():
     stats2.update(np.array([3]))
     assert stats2.block(np.array([1, 3, 4])).tolist() == [[2, 2, 1], [2, 3, 1], [1, 1, 1]]
     assert stats2.n1().tolist() == [0, 2, 0, 3, 1]
+
+
+def test_jaccard_distances_match_their_definition_and_the_round_cut_matches_a_fresh_block():
+    rng = np.random.default_rng(3)
+    Y = rng.random((300, 9)) < [0.5, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02, 0.0, 0.3]
+    odac = JaccardODAC(n_min=10**9, min_support=5)
+    odac.add_labels(9)
+    for y in Y:
+        odac.update(np.flatnonzero(y))
+    labels = np.arange(9)
+    D = jaccard_distance(odac.stats.block(labels))
+    for a in range(9):  # 1 - |a and b| / |a or b|, and 1 for labels never relevant
+        for b in range(9):
+            union = np.sum(Y[:, a] | Y[:, b])
+            expected = 1.0 - np.sum(Y[:, a] & Y[:, b]) / union if union else 1.0
+            assert D[a, b] == pytest.approx(expected)
+    # the tests of one round cut their blocks from one matrix over the supported labels
+    supported = np.flatnonzero(Y.sum(axis=0) >= 5)
+    some = supported[[4, 0, 2]]
+    odac._round = None
+    assert np.array_equal(odac._distances(some), jaccard_distance(odac.stats.block(some)))
+    assert odac._round[0].shape == (supported.shape[0],) * 2
+    odac._check()
+    assert odac._round is None  # not kept between rounds
 
 
 def test_pair_update_cost_does_not_grow_with_the_label_count():
