@@ -620,6 +620,37 @@ def test_after_a_global_drift_candidates_are_judged_on_micro_f1_until_a_switch()
             assert "switch (2 clusters, judged on micro-F1)" in render_text(model)
 
 
+@pytest.mark.parametrize("criterion", ["micro_f1", "hamming", "auto"])
+def test_a_fixed_switch_criterion_holds_with_or_without_a_global_drift(criterion):
+    model, _ = _trained(n=1200, switch_criterion=criterion)
+    rows = list(MultiLabelDriftStream(n_instances=200, n_features=6, n_labels=6, n_groups=2, seed=8))
+    model._candidate, model._cand_stats, model._cand_f1 = model._active, [0.0] * 4, PairedMicroF1()
+    for x, y in rows[:20]:
+        model.predict_row(x)
+        model.learn_row(x, y)
+    assert model._cand_f1.n == (20 if criterion == "micro_f1" else 0)  # no global drift has happened
+    # the evidence of the test above: no verdict on Hamming loss, micro-F1 clearly better
+    y = np.array([True, True] + [False] * 4)
+    silent, eager = np.zeros(6, dtype=bool), np.array([True, True, True, False, False, False])
+    for drift in (False, True):
+        model._judge_on_f1 = drift  # what a global drift sets
+        on_f1 = criterion == "micro_f1" or (criterion == "auto" and drift)
+        model._candidate, model._cand_stats = model._active, [float(model.min_switch), -1.0, 0.5, 1 / 6]
+        model._cand_f1 = PairedMicroF1()
+        for _ in range(model.min_switch):
+            model._cand_f1.update(y, silent, eager)
+        n_events = len(model.events)
+        model._switch_test()
+        assert (model._candidate is None) is on_f1
+        if on_f1:
+            assert model.events[n_events]["criterion"] == "micro_f1"
+
+
+def test_switch_criterion_must_be_known():
+    with pytest.raises(ValueError, match="switch_criterion"):
+        IHOMER(switch_criterion="f1")
+
+
 def test_micro_f1_judging_survives_persistence():
     model, _ = _trained(n=600)
     model._judge_on_f1 = True

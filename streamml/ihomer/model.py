@@ -67,7 +67,8 @@ new co-occurrence makes relevant, so it predicts too few labels. On a sparse lab
 loss barely charges for that (predicting nothing is nearly optimal for it), and candidates built
 on the new clusters tied it or lost to it. Micro-F1 counts each missed label against the true
 ones. Outside this period Hamming loss stays: its differences are less noisy, and on Corel5k a
-micro-F1 test lost two early switches that Hamming loss earns (micro-F1 0.3011 to 0.2869). A
+micro-F1 test lost two early switches that Hamming loss earns (micro-F1 0.3011 to 0.2869);
+``switch_criterion`` fixes the criterion instead. A
 candidate that is worse by the bound after ``max_candidate_age / 2`` instances, or has not won
 within ``max_candidate_age`` instances, is rejected (an early deficit is expected while its new
 units warm up, so it is not rejected on that alone). Every restructure
@@ -311,6 +312,12 @@ class IHOMER(MultiLabelLearner):
     bootstrap
         Let a candidate built within the first ``buffer_size`` instances replace the active
         hierarchy at once (default; see "Bootstrap" above); ``False``: every switch must be earned.
+    switch_criterion
+        What a candidate hierarchy must beat the active one on: ``"auto"`` (default) Hamming loss,
+        and micro-F1 from a global drift to the next switch (see "Restructuring without a cliff");
+        ``"hamming"`` or ``"micro_f1"`` always. With ``bootstrap=False`` and ``"micro_f1"`` every
+        hierarchy earns its place on micro-F1, starting from the single root (``benchmarks/RESULTS.md``,
+        section ``suite:ihomer``, has this variant's figures).
     consistent
         A unit reached because some label under it is predicted relevant predicts at least one
         child (meta unit) or label (leaf unit): its most probable one when it predicts none. The root
@@ -354,6 +361,7 @@ class IHOMER(MultiLabelLearner):
         cardinality_factor: float = 2.0,
         decision: str = "auto",
         decision_fading: float = 0.999,
+        switch_criterion: str = "auto",
     ) -> None:
         super().__init__()
         self.node_learner = node_learner
@@ -383,6 +391,9 @@ class IHOMER(MultiLabelLearner):
             raise ValueError(f"decision must be 'routed', 'marginal' or 'auto', not {decision!r}")
         self.decision = decision
         self.decision_fading = decision_fading
+        if switch_criterion not in ("auto", "hamming", "micro_f1"):
+            raise ValueError(f"switch_criterion must be 'auto', 'hamming' or 'micro_f1', not {switch_criterion!r}")
+        self.switch_criterion = switch_criterion
         self._template = node_learner if node_learner is not None else default_node_learner()
         if cluster_learner is None:
             cluster_learner = node_learner if node_learner is not None else default_cluster_learner()
@@ -669,7 +680,7 @@ class IHOMER(MultiLabelLearner):
             s[1] += d
             s[2] += d * d
             s[3] = max(s[3], abs(d))
-            if self._judge_on_f1:
+            if self._switch_on_f1():
                 self._cand_f1.update(y, act[0], cand[0])
         for unit in self._training_units(y):
             t = unit.targets(y)
@@ -802,12 +813,17 @@ class IHOMER(MultiLabelLearner):
                     self._global = ADWIN(delta=self.global_delta)
         self._rebuild_pool()
 
+    def _switch_on_f1(self) -> bool:
+        if self.switch_criterion == "auto":
+            return self._judge_on_f1
+        return self.switch_criterion == "micro_f1"
+
     def _switch_test(self) -> None:
         s = self._cand_stats
         if s[0] < self.min_switch:
             return
-        criterion = "micro_f1" if self._judge_on_f1 else "hamming"
-        if self._judge_on_f1:
+        criterion = "micro_f1" if self._switch_on_f1() else "hamming"
+        if criterion == "micro_f1":
             mean, bound = self._cand_f1.gap(self.switch_delta)
         else:
             mean, bound = bernstein_gap(s[0], s[1], s[2], s[3], self.switch_delta)
