@@ -35,7 +35,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from results_md import stamp, update_section  # noqa: E402
+from results_md import command_line, stamp, update_section  # noqa: E402
 from run import _env, dataset_available  # noqa: E402
 from streamml import datasets, registry  # noqa: E402
 from streamml.ihomer import IHOMER, JaccardODAC  # noqa: E402
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         parts, calls = breakdown(schema, rows)
         results.append({"dataset": name, "n": len(rows), "mlhat": mlhat_s, "ihomer": ihomer_s, "parts": parts, "calls": calls})
         print(f"{name:>10}  mlhat {mlhat_s / len(rows) * 1e6:,.0f} us/inst  ihomer {ihomer_s / len(rows) * 1e6:,.0f} us/inst", flush=True)
-    command = "python benchmarks/ihomer_cost.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
+    command = command_line("benchmarks/ihomer_cost.py", argv if argv is not None else sys.argv[1:])
     update_section(SECTION_NAME, report(results, command, args.repeat), args.out)
     print(f"updated section {SECTION_NAME} of {args.out}")
     return 0

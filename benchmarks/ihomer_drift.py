@@ -50,7 +50,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 sys.path.insert(0, str(HERE))
-from results_md import update_section  # noqa: E402
+from results_md import command_line, update_section  # noqa: E402
 from streamml import registry  # noqa: E402
 from streamml.evaluate import prequential  # noqa: E402
 from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
     params = ", ".join(f"{k}={v}" for k, v in STREAMS[args.stream].items())
     lines = [title, "",
-             "Command: `" + f"python benchmarks/ihomer_drift.py {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip() + "`  ",
+             "Command: `" + command_line("benchmarks/ihomer_drift.py", argv if argv is not None else sys.argv[1:]) + "`  ",
              f"Date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
              f"`MultiLabelDriftStream(n_instances={args.n}, {params}, "
              f"drifts=[Drift({drift}, kind=\"cooccurrence\")])`, seeds {args.seeds}; prequential on every instance, window "

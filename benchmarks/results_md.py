@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import platform
 import re
+import shlex
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -26,6 +27,19 @@ def machine() -> str:
 
     return (f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}, "
             f"NumPy {numpy.__version__}, River {river.__version__}")
+
+
+def command_line(script: str, args: list[str]) -> str:
+    """``python script args``, quoted so that it can be pasted into a POSIX shell (double quotes
+    where they suffice: model specs such as ``mlhat(selection_metric='micro_f1')`` stay readable)."""
+    def quote(a: str) -> str:
+        if re.fullmatch(r"[\w@%+=:,./-]+", a):
+            return a
+        if not re.search(r'["$`\\!]', a):
+            return f'"{a}"'
+        return shlex.quote(a)
+
+    return " ".join(["python", script, *map(quote, args)])
 
 
 def stamp(command: str) -> str:

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from results_md import RESULTS, stamp, update_section  # noqa: E402
+from results_md import RESULTS, command_line, stamp, update_section  # noqa: E402
 from suites import SUITES, Pair  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "datasets"
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per evaluation, interleaved; speeds are medians")
     args = parser.parse_args(argv)
 
-    command = ("python benchmarks/run.py " + " ".join(argv if argv is not None else sys.argv[1:])).strip()
+    command = command_line("benchmarks/run.py", argv if argv is not None else sys.argv[1:])
     for suite in args.suite or sorted(SUITES):
         text = run_suite(suite, args.datasets, args.max_instances, args.window, args.timeout, args.repeat)
         update_section(f"suite:{suite}", text.replace("\n\n", "\n\n" + stamp(command) + "\n", 1), Path(args.out))

@@ -132,3 +132,15 @@ def test_drift_seed_by_seed_comparison_and_sign_test():
     assert rows["post"][0] == (3, 0, 0)  # higher is better
     assert rows["whole-stream micro-F1"][0] == (2, 1, 0) and rows["whole-stream subset acc"][0] == (0, 0, 3)
     assert rows["rec90"][1] == 0.5 and rows["post"][1] == 0.25
+
+
+def test_recorded_commands_paste_into_a_shell_as_they_were_run():
+    import shlex
+
+    from results_md import command_line
+
+    args = ["--stream", "clustered", "--models", "ihomer", "mlhat(selection_metric='micro_f1')", 'odd"one', "--seeds", "0"]
+    line = command_line("benchmarks/ihomer_drift.py", args)
+    assert line.startswith("python benchmarks/ihomer_drift.py --stream clustered")
+    assert "\"mlhat(selection_metric='micro_f1')\"" in line  # readable where double quotes suffice
+    assert shlex.split(line) == ["python", "benchmarks/ihomer_drift.py", *args]

@@ -81,11 +81,16 @@ learned; :meth:`evaluation_report` returns the structural ones, which ``streamml
 holds every instance seen, so a candidate's units are warm-started on exactly the active hierarchy's
 history; with ``bootstrap=True`` such a candidate replaces the active hierarchy at once (a ``switch``
 event with ``bootstrap=True``). Later switches always have to be earned. With ``bootstrap=False``
-no candidate has yet earned a switch on the benchmark streams, so the model never leaves its single
-root and predicts exactly as its node learner (MLHAT) would: the hierarchy goes unused, the very
-pitfall of the public reference code. The bootstrap hierarchy is the one the method is about
-(``benchmarks/RESULTS.md``, section ``suite:ihomer``, has its per-dataset figures). Making the
-switch test earn the hierarchy is open work.
+and the default switch criterion no candidate has earned a switch on the benchmark streams, so the
+model never leaves its single root and predicts as its node learner (MLHAT) would: the hierarchy
+goes unused, the very pitfall of the public reference code. Judged on micro-F1 instead
+(``bootstrap=False, switch_criterion="micro_f1"``), a hierarchy earns its switch on Corel5k and on
+the drift benchmark's clustered stream, and on none of the other real datasets: over the eight
+target datasets its mean micro-F1 is 0.4869 and subset accuracy 0.2382, against 0.4829 and 0.2352
+with the bootstrap (Bibtex, kept on its single root, 0.3748 against 0.3398), but Corel5k falls to
+0.2897 from 0.3014 and Delicious to 0.2653 from 0.2776 (``benchmarks/RESULTS.md``, section
+``suite:ihomer``). The bootstrap stays the default: the hierarchy is the method, and the earned
+variant uses it on one real dataset of nine.
 
 **New labels.** A label that arrives before the first split joins the single cluster; later, it
 waits until it is first relevant and then joins the cluster holding most of the labels relevant
