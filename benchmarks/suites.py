@@ -113,7 +113,7 @@ SUITES["ihomer"] = Suite(
         "also choose between their leaves' kNN and regressions on micro-F1 instead of Hamming loss; "
         "`mlhat(selection_metric='micro_f1')` is our MLHAT with that choice alone. "
         f"`{EARNED}` starts from the single root and switches to a hierarchy only when it has earned "
-        "the switch on micro-F1 (no bootstrap switch): the issue's rule that the old structure "
+        "the switch on micro-F1 (no bootstrap switch): the rule that the old structure "
         "predicts until the new one has earned the switch, applied from the first instance."
     ),
     datasets=("flags", "emotions", "yeast", "scene", "birds", "cal500", "corel5k", "bibtex", "delicious"),
