@@ -31,9 +31,9 @@ seeds by default and compares every model with ``--peer`` (``mlhat``) seed by se
 cluster units do: on these streams MLHAT's default choice (Hamming loss) keeps kNN leaves that find
 few of the relevant labels, and this row shows what the choice alone is worth.
 ``mlhat(cardinality_th=100,bootstrap_sampling=False,selection_delta=0.01)`` is one MLHAT with the
-settings of iHOMER's units (iHOMER with a single cluster and no hierarchy): on the planted stream,
-where default iHOMER keeps one cluster, it shows that iHOMER's differences from ``mlhat`` there come
-from those settings, not from the hierarchy.
+settings of iHOMER's units (iHOMER without a hierarchy, save its decision rule and consistent
+root): on the planted stream, where default iHOMER keeps one cluster, it shows that iHOMER's
+differences from ``mlhat`` there come from those settings, not from the hierarchy.
 """
 
 from __future__ import annotations

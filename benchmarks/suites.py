@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from streamml.ihomer.model import UNIT_CARDINALITY_TH, UNIT_SELECTION_DELTA
+
 
 @dataclasses.dataclass(frozen=True)
 class Pair:
@@ -92,8 +94,10 @@ SUITES["trees"] = Suite(
     ),
 )
 
-# iHOMER's unit learner (streamml.ihomer.model.default_node_learner) as one MLHAT over all labels.
-UNIT_MLHAT = "mlhat(cardinality_th=100,bootstrap_sampling=False,selection_delta=0.01)"
+# iHOMER's unit learner (streamml.ihomer.model.default_node_learner) as one MLHAT over all labels,
+# from the same constants, so that the control follows the units if their settings change.
+UNIT_MLHAT = (f"mlhat(cardinality_th={UNIT_CARDINALITY_TH},bootstrap_sampling=False,"
+              f"selection_delta={UNIT_SELECTION_DELTA})")
 # iHOMER whose every hierarchy, the first included, must earn its switch on micro-F1.
 EARNED = "ihomer(bootstrap=False,switch_criterion='micro_f1')"
 
