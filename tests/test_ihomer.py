@@ -737,3 +737,83 @@ def test_hierarchy_figure_boxes_never_overlap(n_leaves):
         assert all(len(line) <= 18 for t in texts[:-1] for line in t.get_text().splitlines())  # names shortened
     finally:
         plt.close(fig)
+
+
+# ------------------------------------------------------------------ the bootstrap's fallback trial
+def _fallback_model(**kw):
+    """A model 100 instances after its bootstrap switch: the single root it replaced is on trial."""
+    model, _ = _trained(n=300, **kw)
+    boot = [e for e in model.events if e["kind"] == "switch" and e.get("bootstrap")]
+    assert len(boot) == 1 and len(model.active_partition()) == 2
+    return model, boot[0]["n"]
+
+
+def test_the_hierarchy_a_bootstrap_switch_replaced_stays_on_trial():
+    model, at = _fallback_model()
+    trial = [e for e in model.events if e["kind"] == "candidate" and e.get("fallback")]
+    assert [e["n"] for e in trial] == [at] and trial[0]["clusters"] == [list(range(6))]
+    assert model._fallback_trial
+    # the fallback is the single root that predicted before the switch, scored on every instance since
+    assert [u.always for u in model.candidate.units()] == [True] and model.candidate.units()[0].domain.tolist() == list(range(6))
+    assert model._cand_stats[0] == model._n - at and model._cand_f1.n == model._n - at
+    assert model._switch_on_f1()  # judged on micro-F1 with the default criterion
+    assert not IHOMER(switch_criterion="hamming")._switch_on_f1()
+    hamming, _ = _fallback_model(switch_criterion="hamming")
+    assert hamming._fallback_trial and hamming._cand_f1.n == 0 and not hamming._switch_on_f1()
+    # off: the bootstrap hierarchy has no rival
+    plain, _ = _fallback_model(fallback=False)
+    assert plain.candidate is None and not any(e.get("fallback") for e in plain.events)
+
+
+def test_a_fallback_that_earns_the_switch_takes_back_over():
+    model, _ = _fallback_model()
+    single = model.candidate
+    y = np.array([True, True] + [False] * 4)
+    silent, eager = np.zeros(6, dtype=bool), np.array([True, True, True, False, False, False])
+    model._cand_stats = [float(model.min_switch), -1.0, 0.5, 1 / 6]  # no verdict on Hamming loss
+    model._cand_f1 = PairedMicroF1()
+    for _ in range(model.min_switch):
+        model._cand_f1.update(y, silent, eager)  # the fallback finds the labels the hierarchy misses
+    model._switch_test()
+    assert model.hierarchy is single and model.candidate is None and not model._fallback_trial
+    last = model.events[-1]
+    assert last["kind"] == "switch" and last["fallback"] and last["criterion"] == "micro_f1"
+    assert model.active_partition() == [list(range(6))]
+
+
+def test_a_fallback_that_loses_leaves_no_back_off():
+    model, _ = _fallback_model()
+    hierarchy = model.hierarchy
+    model._losing_streak, model._quiet_until = 0, 0
+    model._cand_stats = [float(model.max_candidate_age), 50.0, 5.0, 0.5]
+    model._cand_f1 = PairedMicroF1()
+    for _ in range(model.max_candidate_age):  # the hierarchy finds the labels the fallback misses
+        model._cand_f1.update(np.array([True] + [False] * 5), np.ones(6, dtype=bool), np.zeros(6, dtype=bool))
+    model._switch_test()
+    assert model.hierarchy is hierarchy and model.candidate is None and not model._fallback_trial
+    assert model.events[-1]["kind"] == "reject" and model.events[-1]["fallback"]
+    assert model._losing_streak == 0 and model._quiet_until == 0  # no hierarchy from the partition has lost
+
+
+def test_a_new_candidate_takes_the_fallbacks_place_on_trial():
+    model, _ = _fallback_model(buffer_size=200)  # past the bootstrap: the new candidate must earn its switch
+    hierarchy = model.hierarchy
+    model._routing_tree = lambda: (list(range(6)), [([0, 1, 2], []), ([3, 4, 5], [])])  # the partition changed
+    model._start_candidate()
+    assert model.events[-2]["kind"] == "reject" and model.events[-2]["reason"] == "new candidate" and model.events[-2]["fallback"]
+    assert model.events[-1]["kind"] == "candidate" and not model.events[-1].get("fallback")
+    assert not model._fallback_trial and model.hierarchy is hierarchy
+    assert model.candidate is not None and model.candidate is not hierarchy
+    assert sorted(u.domain.tolist() for u in model.candidate.leaf_units()) == [[0, 1, 2], [3, 4, 5]]
+    # the same partition as the active hierarchy's builds nothing: the fallback stays on trial
+    again, _ = _fallback_model(buffer_size=200)
+    again._routing_tree = lambda: again._odac.tree()
+    again._start_candidate()
+    assert again._fallback_trial and again.events[-1]["kind"] == "candidate" and again.events[-1]["fallback"]
+
+
+def test_the_fallback_trial_survives_persistence():
+    model, _ = _fallback_model()
+    restored = persistence.loads(persistence.dumps(model))
+    assert restored._fallback_trial and restored._switch_on_f1()
+    assert restored.candidate.units()[0].domain.tolist() == list(range(6))
