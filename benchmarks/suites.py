@@ -117,8 +117,10 @@ SUITES["ihomer"] = Suite(
         "itself adds, and it against `mlhat` what the settings add. The cluster units below the root "
         "also choose between their leaves' kNN and regressions on micro-F1 instead of Hamming loss; "
         "`mlhat(selection_metric='micro_f1')` is our MLHAT with that choice alone. "
-        f"`{EARNED}` starts from the single root and switches to a hierarchy only when it has earned "
-        "the switch on micro-F1 (no bootstrap switch): the rule that the old structure "
+        "`ihomer` adopts its first hierarchy at once (the bootstrap switch) and keeps the single root "
+        "it replaced on trial, judged on micro-F1, which takes back over if it earns the switch (the "
+        f"fallback). `{EARNED}` starts from the single root and switches to a hierarchy only when it "
+        "has earned the switch on micro-F1 (no bootstrap switch): the rule that the old structure "
         "predicts until the new one has earned the switch, applied from the first instance."
     ),
     datasets=("flags", "emotions", "yeast", "scene", "birds", "cal500", "corel5k", "bibtex", "delicious"),

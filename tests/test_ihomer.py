@@ -767,7 +767,8 @@ def test_the_hierarchy_a_bootstrap_switch_replaced_stays_on_trial():
 
 def test_a_fallback_that_earns_the_switch_takes_back_over():
     model, _ = _fallback_model()
-    single = model.candidate
+    single, hierarchy = model.candidate, model.hierarchy
+    model._losing_streak, model._quiet_until = 0, 0
     y = np.array([True, True] + [False] * 4)
     silent, eager = np.zeros(6, dtype=bool), np.array([True, True, True, False, False, False])
     model._cand_stats = [float(model.min_switch), -1.0, 0.5, 1 / 6]  # no verdict on Hamming loss
@@ -779,6 +780,12 @@ def test_a_fallback_that_earns_the_switch_takes_back_over():
     last = model.events[-1]
     assert last["kind"] == "switch" and last["fallback"] and last["criterion"] == "micro_f1"
     assert model.active_partition() == [list(range(6))]
+    # the bootstrap hierarchy lost: it counts as a rejection (back-off, and not rebuilt soon)
+    assert model._losing_streak == 1 and model._quiet_until == model._n + model.window == last["quiet_until"]
+    from streamml.ihomer.hierarchy import structure_key
+
+    assert model._rejected[structure_key(hierarchy)] == model._n
+    assert model._switch_on_f1()  # a hierarchy comes back only by beating it on micro-F1
 
 
 def test_a_fallback_that_loses_leaves_no_back_off():
