@@ -108,10 +108,11 @@ Corel5k the single root led by a margin inside the bound when a new candidate to
 single-cluster datasets have no bootstrap switch. Judged on Hamming loss, the single root took back
 Corel5k (0.3014 to 0.2889) and Delicious (0.2776 to 0.2652) as well: on sparse label spaces Hamming
 loss favours whichever predicts fewer labels. The trial costs the fallback's training until its
-verdict (700 instances of an MLHAT over all labels on Corel5k, 600 on Delicious). On Bibtex the single root is
-faster than the hierarchy, but the candidate hierarchies built later share no unit with it, and
-each trial pays for a whole hierarchy, warm start included: Bibtex ran 0.92 times as fast as
-``mlhat`` with the fallback, against 1.16 times without it.
+verdict (700 instances of an MLHAT over all labels on Corel5k, 600 on Delicious). On Bibtex the
+single root is faster than the hierarchy, but the candidate hierarchies built later share no unit
+with it, and each trial pays for a whole hierarchy, warm start included: Bibtex runs 0.90 times as
+fast as ``mlhat`` with the fallback (``benchmarks/RESULTS.md``, section ``suite:ihomer``), where
+the same suite gave 1.16 without it.
 
 **New labels.** A label that arrives before the first split joins the single cluster; later, it
 waits until it is first relevant and then joins the cluster holding most of the labels relevant
