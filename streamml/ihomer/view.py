@@ -7,11 +7,20 @@
 >>> model = IHOMER(node_learner=MLHT(), cardinality_factor=0.0).bind(stream.schema)
 >>> for x, y in stream:
 ...     model.learn_row(x, y)
->>> print(render_text(model, events=False))  # doctest: +NORMALIZE_WHITESPACE
-iHOMER at instance 600: 2 clusters, 3 units, no candidate
+>>> print(render_text(model, max_events=3))  # doctest: +NORMALIZE_WHITESPACE
+iHOMER at instance 600: 2 clusters, 4 units, the fallback with 1 cluster
 meta u1 (always) trained 600: 2 meta-labels
 ├── leaf u2 trained 246: y1, y2, y4
 └── leaf u3 trained 269: y0, y3, y5
+candidate:
+  leaf u0 (always) trained 600: y0, y1, y2, y3, y4, y5
+events: candidate 2, split 1, switch 1
+  @    200 candidate (2 clusters)
+  @    200 switch (2 clusters, bootstrap)
+  @    200 candidate (1 cluster, fallback)
+
+The hierarchy of two clusters predicts since its bootstrap switch at instance 200; the single root it
+replaced is still on trial (the fallback).
 """
 
 from __future__ import annotations
@@ -23,6 +32,12 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["render_text", "plot_hierarchy"]
+
+
+def _candidate_head(model: Any, cand: Any) -> str:
+    n = len(cand.leaf_units())
+    kind = "the fallback" if getattr(model, "_fallback_trial", False) else "a candidate"
+    return f"{kind} with {n} cluster{'' if n == 1 else 's'}"
 
 
 def _names(model: Any, labels: list[int]) -> list[str]:
@@ -58,7 +73,7 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
     cand = model.candidate
     n_clusters = len(active.leaf_units())
     head = (f"iHOMER at instance {model._n}: {n_clusters} clusters, {len(model._pool)} units, "
-            + ("a candidate with " + str(len(cand.leaf_units())) + " clusters" if cand is not None else "no candidate"))
+            + (_candidate_head(model, cand) if cand is not None else "no candidate"))
     out = [head]
     _lines(model, active, "", True, True, out, max_labels)
     if cand is not None:
