@@ -742,6 +742,7 @@ def test_hierarchy_figure_boxes_never_overlap(n_leaves):
 # ------------------------------------------------------------------ the bootstrap's fallback trial
 def _fallback_model(**kw):
     """A model 100 instances after its bootstrap switch: the single root it replaced is on trial."""
+    kw.setdefault("fallback", True)  # off by default
     model, _ = _trained(n=300, **kw)
     boot = [e for e in model.events if e["kind"] == "switch" and e.get("bootstrap")]
     assert len(boot) == 1 and len(model.active_partition()) == 2
@@ -760,7 +761,8 @@ def test_the_hierarchy_a_bootstrap_switch_replaced_stays_on_trial():
     assert not IHOMER(switch_criterion="hamming")._switch_on_f1()
     hamming, _ = _fallback_model(switch_criterion="hamming")
     assert hamming._fallback_trial and hamming._cand_f1.n == 0 and not hamming._switch_on_f1()
-    # off: the bootstrap hierarchy has no rival
+    # off (the default): the bootstrap hierarchy has no rival
+    assert IHOMER().fallback is False
     plain, _ = _fallback_model(fallback=False)
     assert plain.candidate is None and not any(e.get("fallback") for e in plain.events)
 
@@ -775,6 +777,13 @@ def test_a_fallback_that_earns_the_switch_takes_back_over():
     model._cand_f1 = PairedMicroF1()
     for _ in range(model.min_switch):
         model._cand_f1.update(y, silent, eager)  # the fallback finds the labels the hierarchy misses
+    model._switch_test()
+    # ahead by the bound, but within the warm-up a candidate's deficit is forgiven for: no verdict yet
+    assert model.hierarchy is hierarchy and model._fallback_trial and model.candidate is single
+    half = model.max_candidate_age // 2
+    model._cand_stats[0] = float(half)
+    for _ in range(half - model.min_switch):
+        model._cand_f1.update(y, silent, eager)
     model._switch_test()
     assert model.hierarchy is single and model.candidate is None and not model._fallback_trial
     last = model.events[-1]

@@ -390,7 +390,7 @@ class IHOMER(MultiLabelLearner):
         global_drift: bool = True,
         global_delta: float = 0.002,
         bootstrap: bool = True,
-        fallback: bool = True,
+        fallback: bool = False,
         consistent: bool = True,
         cardinality_factor: float = 2.0,
         decision: str = "auto",
@@ -879,6 +879,11 @@ class IHOMER(MultiLabelLearner):
         else:
             mean, bound = bernstein_gap(s[0], s[1], s[2], s[3], self.switch_delta)
         fallback, self._fallback_trial = self._fallback_trial, False
+        if mean > bound and fallback and s[0] < self.max_candidate_age / 2:
+            # the new hierarchy's early deficit is expected while its units warm up (the same grace a
+            # candidate gets before a deficit can reject it): no verdict on it alone
+            self._fallback_trial = True
+            return
         if mean > bound and fallback:
             # the bootstrap hierarchy has lost to what it replaced: a rejection like any other (not
             # rebuilt within window instances, and the next candidate backs off)
