@@ -113,9 +113,10 @@ root takes back over at instance 1,000 (micro-F1 0.3398 to 0.3705, subset accura
 the single root leads the trial just as clearly (by 0.38 against a bound of 0.22 at instance
 1,000), yet the hierarchy wins the stream: micro-F1 0.4285 without the fallback, 0.4132 when the
 fallback takes over (with new candidates held back until its verdict; as it is, a new candidate
-happens to end the trial at instance 800, so the predictions are unchanged). On Corel5k the single root led inside the bound until a new candidate
-took its place, and the hierarchy wins the stream by 0.036. Birds, Corel5k and Delicious keep
-their predictions; single-cluster datasets have no bootstrap switch. Judged on Hamming loss, the
+happens to end the trial at instance 800, so the predictions are unchanged). On Corel5k the single
+root led inside the bound until a new candidate took its place, and the hierarchy wins the stream
+by 0.036. Birds, Corel5k and Delicious keep their predictions; single-cluster datasets have no
+bootstrap switch. Judged on Hamming loss, the
 single root took back Corel5k (0.3014 to 0.2889) and Delicious (0.2776 to 0.2652) too: on sparse
 label spaces Hamming loss favours whichever predicts fewer labels. It also costs speed where the
 single root wins: the candidate hierarchies built later share no unit with it, so each trial pays
@@ -849,11 +850,7 @@ class IHOMER(MultiLabelLearner):
             # that is the active one again, or one rejected recently)
             self._warm_start_all(fresh)
             replaced = self._active
-            self._candidate = new
-            self._cand_stats = [0.0, 0.0, 0.0, 0.0]
-            self._cand_f1 = PairedMicroF1()
-            self._event("candidate", clusters=[sorted(int(v) for v in u.domain) for u in new.leaf_units()],
-                        new_units=self._next_uid - n_before)
+            self._put_on_trial(new, self._next_uid - n_before)
             if self.bootstrap and self._n <= self.buffer_size:
                 # Bootstrap: the buffer holds every instance seen so far, so the candidate's new units
                 # were warm-started on the active hierarchy's whole history; it has nothing to earn.
@@ -863,13 +860,25 @@ class IHOMER(MultiLabelLearner):
                     self._global = ADWIN(delta=self.global_delta)
                 if self.fallback and replaced is not None:
                     # the replaced hierarchy stays on trial: it takes back over if it earns the switch
-                    self._candidate = replaced
-                    self._fallback_trial = True
-                    self._cand_stats = [0.0, 0.0, 0.0, 0.0]
-                    self._cand_f1 = PairedMicroF1()
-                    self._event("candidate", clusters=[sorted(int(v) for v in u.domain) for u in replaced.leaf_units()],
-                                new_units=0, fallback=True)
+                    self._put_on_trial(replaced, 0, fallback=True)
         self._rebuild_pool()
+
+    def _put_on_trial(self, candidate: Position, new_units: int, fallback: bool = False) -> None:
+        """Make ``candidate`` the hierarchy on trial, with fresh paired statistics."""
+        self._candidate = candidate
+        self._fallback_trial = fallback
+        self._cand_stats = [0.0, 0.0, 0.0, 0.0]
+        self._cand_f1 = PairedMicroF1()
+        self._event("candidate", clusters=[sorted(int(v) for v in u.domain) for u in candidate.leaf_units()],
+                    new_units=new_units, **({"fallback": True} if fallback else {}))
+
+    def _reject(self, hierarchy: Position) -> None:
+        """Record that ``hierarchy`` lost (not rebuilt within ``window`` instances) and back off: the
+        r-th rejection in a row holds the next candidate back for ``window * 2^(r-1)`` instances; the
+        partition changes made meanwhile go into that one candidate."""
+        self._rejected[structure_key(hierarchy)] = self._n
+        self._losing_streak += 1
+        self._quiet_until = self._n + self.window * 2 ** (self._losing_streak - 1)
 
     def _switch_on_f1(self) -> bool:
         if self._fallback_trial and self.switch_criterion != "hamming":
@@ -887,45 +896,36 @@ class IHOMER(MultiLabelLearner):
             mean, bound = self._cand_f1.gap(self.switch_delta)
         else:
             mean, bound = bernstein_gap(s[0], s[1], s[2], s[3], self.switch_delta)
-        fallback, self._fallback_trial = self._fallback_trial, False
-        if mean > bound and fallback and s[0] < self.max_candidate_age / 2:
-            # the new hierarchy's early deficit is expected while its units warm up (the same grace a
-            # candidate gets before a deficit can reject it): no verdict on it alone
-            self._fallback_trial = True
+        fallback = self._fallback_trial
+        won = mean > bound
+        lost = (mean < -bound and s[0] >= self.max_candidate_age / 2) or s[0] >= self.max_candidate_age
+        if fallback and won and s[0] < self.max_candidate_age / 2:
+            return  # the new hierarchy's units are warming up: the grace a candidate gets for its deficit
+        if not (won or lost):
             return
-        if mean > bound and fallback:
-            # the bootstrap hierarchy has lost to what it replaced: a rejection like any other (not
-            # rebuilt within window instances, and the next candidate backs off)
-            self._rejected[structure_key(self._active)] = self._n
+        self._fallback_trial = False
+        if won and fallback:
+            # the bootstrap hierarchy has lost to what it replaced: a rejection like any other
+            self._reject(self._active)
             self._active, self._candidate = self._candidate, None
-            self._losing_streak += 1
-            self._quiet_until = self._n + self.window * 2 ** (self._losing_streak - 1)
             # a hierarchy comes back only by beating it on the criterion it lost on
             self._judge_on_f1 = criterion == "micro_f1"
             self._event("switch", gain=mean, bound=bound, after=int(s[0]), clusters=self.active_partition(), criterion=criterion,
                         fallback=True, quiet_until=self._quiet_until)
-        elif mean > bound:
+        elif won:
             self._active, self._candidate = self._candidate, None
             self._losing_streak = 0
             self._judge_on_f1 = False
             self._event("switch", gain=mean, bound=bound, after=int(s[0]), clusters=self.active_partition(), criterion=criterion)
-        elif fallback and ((mean < -bound and s[0] >= self.max_candidate_age / 2) or s[0] >= self.max_candidate_age):
-            # the bootstrap hierarchy keeps its place; no back-off: no candidate built from the
-            # partition has lost
+        elif fallback:
+            # the bootstrap hierarchy keeps its place; no back-off: no hierarchy from the partition has lost
             self._rejected[structure_key(self._candidate)] = self._n
             self._candidate = None
             self._event("reject", gain=mean, bound=bound, after=int(s[0]), criterion=criterion, fallback=True)
-        elif (mean < -bound and s[0] >= self.max_candidate_age / 2) or s[0] >= self.max_candidate_age:
-            self._rejected[structure_key(self._candidate)] = self._n
-            self._candidate = None
-            # back off: the r-th rejection in a row holds the next candidate back for window * 2^(r-1)
-            # instances; the partition changes made meanwhile go into that one candidate
-            self._losing_streak += 1
-            self._quiet_until = self._n + self.window * 2 ** (self._losing_streak - 1)
-            self._event("reject", gain=mean, bound=bound, after=int(s[0]), quiet_until=self._quiet_until, criterion=criterion)
         else:
-            self._fallback_trial = fallback
-            return
+            self._reject(self._candidate)
+            self._candidate = None
+            self._event("reject", gain=mean, bound=bound, after=int(s[0]), quiet_until=self._quiet_until, criterion=criterion)
         self._rebuild_pool()
         if self._global is not None:
             self._global = ADWIN(delta=self.global_delta)

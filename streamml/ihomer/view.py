@@ -87,12 +87,13 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
         shown = [e for e in model.events if e["kind"] not in ("label_placed",)][-max_events:]
         for e in shown:
             extra = ""
+            fallback = "fallback, " if e.get("fallback") else ""
             if "into" in e:
                 extra = " -> " + " | ".join("{" + ", ".join(_names(model, g)) + "}" for g in e["into"])
             elif "clusters" in e:
                 on_f1 = ", judged on micro-F1" if e.get("criterion") == "micro_f1" else ""
-                tags = (", bootstrap" if e.get("bootstrap") else "") + (", fallback" if e.get("fallback") else "")
                 n = len(e["clusters"])
+                tags = (", bootstrap" if e.get("bootstrap") else "") + (", fallback" if fallback else "")
                 extra = f" ({n} cluster{'' if n == 1 else 's'}{tags}{on_f1})"
             elif e["kind"] == "relocate":
                 extra = f" {_names(model, [e['label']])[0]} -> cluster of {len(e['to'])} labels"
@@ -102,10 +103,9 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
                 extra = f" -> cluster of {len(e['labels'])} labels"
             elif "gain" in e:
                 on = {"micro_f1": "micro-F1 ", "hamming": "Hamming "}.get(e.get("criterion", ""), "")
-                fallback = "fallback, " if e.get("fallback") else ""
                 extra = f" ({fallback}{on}gain {e['gain']:+.4f}, bound {e['bound']:.4f}, after {e['after']})"
             elif "reason" in e:
-                extra = f" ({'fallback, ' if e.get('fallback') else ''}{e['reason']})"
+                extra = f" ({fallback}{e['reason']})"
             out.append(f"  @{e['n']:>7d} {e['kind']}{extra}")
     return "\n".join(out)
 
