@@ -165,8 +165,7 @@ def render_means(ratios, target: tuple[str, ...] = ()) -> str:
             bold = lambda a, b: f"**{a:.4f}**" if a > b else f"{a:.4f}"  # noqa: E731
             lines.append(f"| `{ours}` | `{peer}` | {label} | {len(group)} | {bold(sa_o, sa_p)} | {sa_p:.4f} "
                          f"| {bold(f_o, f_p)} | {f_p:.4f} |")
-    if target:
-        lines += ["", "The target's datasets: " + ", ".join(target) + ". Bold: ours is higher."]
+    lines += ["", ("The target's datasets: " + ", ".join(target) + ". " if target else "") + "Bold: ours is higher."]
     return "\n".join(lines) + "\n"
 
 

@@ -742,7 +742,6 @@ def test_hierarchy_figure_boxes_never_overlap(n_leaves):
 # ------------------------------------------------------------------ the bootstrap's fallback trial
 def _fallback_model(**kw):
     """A model 100 instances after its bootstrap switch: the single root it replaced is on trial."""
-    kw.setdefault("fallback", True)  # off by default
     model, _ = _trained(n=300, **kw)
     boot = [e for e in model.events if e["kind"] == "switch" and e.get("bootstrap")]
     assert len(boot) == 1 and len(model.active_partition()) == 2
@@ -761,8 +760,8 @@ def test_the_hierarchy_a_bootstrap_switch_replaced_stays_on_trial():
     assert not IHOMER(switch_criterion="hamming")._switch_on_f1()
     hamming, _ = _fallback_model(switch_criterion="hamming")
     assert hamming._fallback_trial and hamming._cand_f1.n == 0 and not hamming._switch_on_f1()
-    # off (the default): the bootstrap hierarchy has no rival
-    assert IHOMER().fallback is False
+    # on by default; off, the bootstrap hierarchy has no rival
+    assert IHOMER().fallback is True
     plain, _ = _fallback_model(fallback=False)
     assert plain.candidate is None and not any(e.get("fallback") for e in plain.events)
 

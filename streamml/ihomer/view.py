@@ -4,7 +4,7 @@
 >>> from streamml.trees import MLHT
 >>> from streamml.ihomer import IHOMER
 >>> stream = MultiLabelDriftStream(n_instances=600, n_features=4, n_labels=6, n_groups=2, seed=3)
->>> model = IHOMER(node_learner=MLHT(), cardinality_factor=0.0, fallback=True).bind(stream.schema)
+>>> model = IHOMER(node_learner=MLHT(), cardinality_factor=0.0).bind(stream.schema)
 >>> for x, y in stream:
 ...     model.learn_row(x, y)
 >>> print(render_text(model, max_events=3))  # doctest: +NORMALIZE_WHITESPACE
@@ -20,7 +20,7 @@ events: candidate 2, split 1, switch 1
   @    200 candidate (1 cluster, fallback)
 
 The hierarchy of two clusters predicts since its bootstrap switch at instance 200; the single root it
-replaced is still on trial (``fallback=True``; off by default).
+replaced is still on trial (the fallback; ``fallback=False`` turns it off).
 """
 
 from __future__ import annotations
