@@ -144,3 +144,20 @@ def test_recorded_commands_paste_into_a_shell_as_they_were_run():
     assert line.startswith("python benchmarks/ihomer_drift.py --stream clustered")
     assert "\"mlhat(selection_metric='micro_f1')\"" in line  # readable where double quotes suffice
     assert shlex.split(line) == ["python", "benchmarks/ihomer_drift.py", *args]
+
+
+def test_every_suite_names_models_that_build_and_datasets_that_resolve(shared_datasets, monkeypatch):
+    from suites import SUITES
+
+    from streamml import datasets, registry
+
+    monkeypatch.setenv("STREAMML_DATA", str(shared_datasets))
+    for name, suite in SUITES.items():
+        for pair in suite.pairs:
+            for spec in (pair.ours, pair.peer):
+                if spec is not None:
+                    assert registry.make(spec) is not None, (name, spec)
+        for dataset in suite.datasets:
+            assert dataset == "yeast" or datasets.find(dataset) is not None, (name, dataset)
+    # the hold-out suite shares no dataset with the suite whose targets it checks
+    assert not set(SUITES["ihomer-holdout"].datasets) & set(SUITES["ihomer"].datasets)
