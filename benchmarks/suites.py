@@ -147,10 +147,13 @@ SUITES["ihomer-holdout"] = Suite(
         "One exception: 20ng, run here first, showed the fallback's gain and turned it on by default "
         f"(`{NO_FALLBACK}` is iHOMER as it was before). `{UNIT_MLHAT}` is one MLHAT with the settings "
         "of iHOMER's units, so that `ihomer` against it shows what the hierarchy itself adds. "
+        f"`{EARNED}` switches to a hierarchy only when it has earned the switch; where it never does, "
+        "it is iHOMER's single root, decision rule and consistent root without a hierarchy. "
         "Datasets by number of labels: Image 5, Foodtruck 12, 20ng 20, Eukaryote-GO 22, Genbase 27, "
         "Imdb 28 (MEKA; 120,919 instances), rcv1subset1-500f 101."
     ),
     datasets=HOLDOUT_DATASETS,
-    pairs=(Pair("ihomer", "mlhat"), Pair(UNIT_MLHAT, "mlhat"), Pair("ihomer", UNIT_MLHAT), Pair(NO_FALLBACK, "mlhat")),
+    pairs=(Pair("ihomer", "mlhat"), Pair(UNIT_MLHAT, "mlhat"), Pair("ihomer", UNIT_MLHAT), Pair(NO_FALLBACK, "mlhat"),
+           Pair(EARNED, "mlhat")),
     means=True,
 )
