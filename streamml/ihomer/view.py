@@ -34,10 +34,13 @@ from typing import Any
 __all__ = ["render_text", "plot_hierarchy"]
 
 
+def _clusters(n: int) -> str:
+    return f"{n} cluster{'' if n == 1 else 's'}"
+
+
 def _candidate_head(model: Any, cand: Any) -> str:
-    n = len(cand.leaf_units())
     kind = "the fallback" if getattr(model, "_fallback_trial", False) else "a candidate"
-    return f"{kind} with {n} cluster{'' if n == 1 else 's'}"
+    return f"{kind} with {_clusters(len(cand.leaf_units()))}"
 
 
 def _names(model: Any, labels: list[int]) -> list[str]:
@@ -92,9 +95,8 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
                 extra = " -> " + " | ".join("{" + ", ".join(_names(model, g)) + "}" for g in e["into"])
             elif "clusters" in e:
                 on_f1 = ", judged on micro-F1" if e.get("criterion") == "micro_f1" else ""
-                n = len(e["clusters"])
                 tags = (", bootstrap" if e.get("bootstrap") else "") + (", fallback" if fallback else "")
-                extra = f" ({n} cluster{'' if n == 1 else 's'}{tags}{on_f1})"
+                extra = f" ({_clusters(len(e['clusters']))}{tags}{on_f1})"
             elif e["kind"] == "relocate":
                 extra = f" {_names(model, [e['label']])[0]} -> cluster of {len(e['to'])} labels"
             elif "moved" in e:  # merge, refine: the moved labels joined a cluster, which now has these
