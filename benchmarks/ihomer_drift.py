@@ -34,6 +34,17 @@ few of the relevant labels, and this row shows what the choice alone is worth.
 settings of iHOMER's units (iHOMER without a hierarchy, save its decision rule and consistent
 root): on the planted stream, where default iHOMER keeps one cluster, it shows that iHOMER's
 differences from ``mlhat`` there come from those settings, not from the hierarchy.
+
+The last table lists the trees each model predicts with at the end of the stream (:func:`grown_trees`):
+how many, their leaves, and the model each leaf predicts with. It tells what a recovery measures.
+MLHAT's Hoeffding range is ``log2`` of the labelsets seen at a leaf, which is large when there are
+dozens of labels, and on these streams each of the 20 features carries only a small part of every
+logit: a tree that never splits is one leaf, and its recovery is that of the leaf's model. A kNN
+leaf predicts from its last ``knn_window`` (170) instances, so it has forgotten the old concept
+within that many instances whatever the drift; measured against its own *pre*, it recovers about
+as fast as anything can, but to a level only as high as a sliding window gets. A model that
+predicts from what it learned over thousands of instances -- regressions, trees that split,
+iHOMER's units -- has more to unlearn.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +66,8 @@ from results_md import command_line, update_section  # noqa: E402
 from streamml import registry  # noqa: E402
 from streamml.evaluate import prequential  # noqa: E402
 from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
+from streamml.ihomer import IHOMER  # noqa: E402
+from streamml.trees.mlhat import MLHAT  # noqa: E402
 from suites import UNIT_MLHAT  # noqa: E402
 
 #: The streams (``--stream``): generator parameters, and the RESULTS.md section and figure of each.
@@ -96,6 +110,36 @@ def recovery(curve: list[dict], drift: int, window: int, post: int) -> dict[str,
 
     return {"pre": pre, "dip": dip, "rec90": back_to(0.90 * pre), "rec95": back_to(0.95 * pre),
             "post": float(f[post_mask].mean()), "loss": float(np.mean(np.maximum(pre - f[post_mask], 0.0)))}
+
+
+def grown_trees(model: object) -> list[list[str]] | None:
+    """The trees ``model`` predicts with now, each as the list of its leaves' models
+    (:meth:`~streamml.trees.mlhat.MLHAT.leaf_model_kinds`): an MLHAT's main tree, or the MLHAT of
+    every unit of iHOMER's active hierarchy; ``None`` for any other learner."""
+    if isinstance(model, MLHAT):
+        return [model.leaf_model_kinds()]
+    if isinstance(model, IHOMER):
+        root = model.hierarchy
+        units = root.units() if root is not None else []
+        return [u.learner.leaf_model_kinds() for u in units if isinstance(u.learner, MLHAT)]
+    return None
+
+
+def growth_rows(table: dict[str, list[dict]]) -> list[str]:
+    """Table rows (model, trees, leaves per tree, leaf models) over the seeds, from each row's ``trees``."""
+
+    def span(values: list[int]) -> str:
+        return "–" if not values else (str(min(values)) if min(values) == max(values) else f"{min(values)}–{max(values)}")
+
+    out = []
+    for m, rows in table.items():
+        runs = [r["trees"] for r in rows if r.get("trees") is not None]
+        if not runs:
+            continue
+        kinds = Counter(k for trees in runs for tree in trees for k in tree)
+        out.append(f"| `{m}` | {span([len(t) for t in runs])} | {span([len(tree) for t in runs for tree in t])} | "
+                   + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))) + " |")
+    return out
 
 
 def sign_test(wins: int, losses: int) -> float:
@@ -155,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
             row.update(seed=seed, speed=r.n / r.seconds, micro_f1=r.metrics["micro_f1"],
                        subset_accuracy=r.metrics["subset_accuracy"])
             row["events"] = [e for e in r.extra.get("events", []) if e["kind"] in ("switch", "global_drift", "reset", "merge", "split", "relocate")]
+            row["trees"] = grown_trees(models[r.model])
             table[r.model].append(row)
             print(f"seed {seed} {r.model:12s} pre {row['pre']:.3f} dip {row['dip']:.3f} rec90 {row['rec90']} rec95 {row['rec95']} post {row['post']:.3f} shortfall {row['loss']:.3f}", flush=True)
         if first is None:
@@ -233,6 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         after = {r["seed"]: ", ".join(f"{e['n']} {e['kind']}" for e in r["events"] if e["n"] > drift)[:400] for r in ev}
         lines += ["", "iHOMER's structural events after the drift (seed, instance, kind): " + (
             "; ".join(f"{seed}: {text or 'none'}" for seed, text in after.items()) if any(after.values()) else "none.")]
+    grown = growth_rows(table)
+    if grown:
+        lines += ["", "The trees each model predicts with at the end of the stream, over the seeds: an MLHAT's main tree, "
+                  "or the MLHAT of each unit of iHOMER's active hierarchy; *trees* and *leaves per tree* give the range "
+                  "over seeds, *leaf models* counts the leaves by the model they predict with (`knn`, `bagging`: the "
+                  "regressions, `majority`, `none`):", "",
+                  "| model | trees | leaves per tree | leaf models |", "|---|---:|---:|---|", *grown]
     section = "\n".join(lines) + "\n"
 
     out = Path(args.out)

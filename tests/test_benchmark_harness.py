@@ -134,6 +134,47 @@ def test_drift_seed_by_seed_comparison_and_sign_test():
     assert rows["rec90"][1] == 0.5 and rows["post"][1] == 0.25
 
 
+def test_drift_tree_table_reads_the_trees_each_model_ends_with():
+    import ihomer_drift
+    import numpy as np
+
+    from streamml.generators import MultiLabelDriftStream
+    from streamml.ihomer import IHOMER
+    from streamml.learners import BRLogisticRegression
+    from streamml.trees.mlhat import MLHAT
+
+    # one feature that decides both labels: the tree splits on it (two leaves, both past cardinality_th)
+    rng = np.random.default_rng(0)
+    tree = MLHAT(grace_period=50, delta=0.01, cardinality_th=20, seed=0)
+    for _ in range(1500):
+        x = rng.normal(size=2)
+        tree.learn_row(x, np.array([x[0] > 0, x[0] <= 0]))
+    assert len(tree.splits()) >= 1
+    kinds = ihomer_drift.grown_trees(tree)
+    assert len(kinds) == 1 and len(kinds[0]) == len(tree.splits()) + 1
+    assert set(kinds[0]) <= {"knn", "bagging", "majority", "none"}
+    assert ihomer_drift.grown_trees(BRLogisticRegression()) is None
+
+    # iHOMER: one tree per unit of the active hierarchy
+    stream = MultiLabelDriftStream(n_instances=800, n_features=6, n_labels=6, n_groups=2, seed=3)
+    model = IHOMER(cardinality_factor=0.0)
+    for x, y in stream:
+        model.learn_row(x, y)
+    trees = ihomer_drift.grown_trees(model)
+    assert len(trees) == len(model.hierarchy.units()) >= 2
+    assert trees[0] == model.hierarchy.unit.learner.leaf_model_kinds()
+
+    table = {"a": [{"trees": [["knn"]]}, {"trees": [["knn", "bagging"], ["bagging"]]}], "b": [{"trees": None}]}
+    assert ihomer_drift.growth_rows(table) == ["| `a` | 1–2 | 1–2 | bagging 2, knn 2 |"]
+
+
+def test_cost_floor_is_the_active_units_share_of_the_plain_ratio():
+    import ihomer_cost
+
+    parts = {"unit learn: active": 3.0, "unit predict: active": 1.0, "total": 8.0}
+    assert ihomer_cost.floor_ratio(parts, ihomer_s=2.0, mlhat_s=1.0) == 1.0  # half of a 2x run
+
+
 def test_recorded_commands_paste_into_a_shell_as_they_were_run():
     import shlex
 

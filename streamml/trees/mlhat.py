@@ -455,6 +455,29 @@ class MLHAT(HoeffdingTreeEngine):
                 stack.append(self._left[n])
         return sorted(out, key=lambda s: s["node"])
 
+    def leaf_model_kinds(self) -> list[str]:
+        """The model each leaf of the main tree predicts with now (:meth:`leaf_model_kind`), left to right.
+
+        A tree that has not split is one leaf; until ``cardinality_th`` weight has reached a leaf
+        it predicts with its kNN.
+
+        >>> import numpy as np
+        >>> model = MLHAT(seed=1)
+        >>> for i in range(300):
+        ...     model.learn_row(np.array([float(i % 7)]), np.array([i % 2 == 0, i % 3 == 0]))
+        >>> model.leaf_model_kinds()
+        ['knn']
+        """
+        out, stack = [], [self._root]
+        while stack:
+            n = stack.pop()
+            if self._feature[n] >= 0:
+                stack.append(self._right[n])
+                stack.append(self._left[n])
+            else:
+                out.append(self.leaf_model_kind(self._leaf[n]))  # type: ignore[arg-type]
+        return out
+
     def node_loss(self, node: int) -> float:
         """Running Hamming loss of a node's own predictions (0 before any)."""
         w = self._hl_w[node]
