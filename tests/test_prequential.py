@@ -156,6 +156,43 @@ def test_curves_outputs_json_csv_and_png(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_plot_draws_switches_as_lines_and_other_events_as_ticks():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from streamml.evaluate.plot import MAJOR_EVENTS, _curves_figure, _split_events
+    from streamml.evaluate.results import EvaluationResult
+
+    events = [{"n": 100, "kind": "relocate"}, {"n": 100, "kind": "split"}, {"n": 200, "kind": "merge"},
+              {"n": 300, "kind": "switch"}, {"n": 350, "kind": "global_drift"}, {"n": 400}]
+    assert _split_events(events, MAJOR_EVENTS) == ([300, 350, 400], [100, 200])  # a kind-less event is a line
+
+    def result(name, evs):
+        return EvaluationResult(model=name, dataset="toy", n=500, metrics={}, window_metrics={}, seconds=1.0, wall_seconds=1.0,
+                                peak_rss_mb=1.0, model_size_bytes=1, window=100,
+                                curve=[{"n": n, "window_micro_f1": 0.5} for n in range(100, 501, 100)], extra={"events": evs})
+
+    fig = _curves_figure([result("a", events), result("b", [])], ["micro_f1", "hamming_loss"], True, None, MAJOR_EVENTS)
+    try:
+        for ax in fig.axes:
+            dashed = [ln for ln in ax.lines if ln.get_linestyle() == "--"]
+            ticks = [ln for ln in ax.lines if ln.get_marker() == "|"]
+            assert sorted(ln.get_xdata()[0] for ln in dashed) == [300, 350, 400]
+            assert len(ticks) == 1 and list(ticks[0].get_xdata()) == [100, 200]
+        labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+        assert labels == ["a", "b", "global drift, switch", "other structural events"]
+    finally:
+        plt.close(fig)
+    # no events: no event entries in the legend
+    fig = _curves_figure([result("b", [])], ["micro_f1"], True, None, MAJOR_EVENTS)
+    try:
+        assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["b"]
+    finally:
+        plt.close(fig)
+
+
 def test_size_curve_is_recorded():
     (result,) = prequential(indexed_stream(100), {"lr": BRLogisticRegression()}, size_every=25, progress=False)
     assert [n for n, _ in result.size_curve] == [25, 50, 75, 100]
