@@ -212,11 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
 
     results, stream = first
-    fig, ax = plt.subplots(figsize=(10, 4.2))
+    fig, ax = plt.subplots(figsize=(10, 5.4))
+    first_with: dict[tuple, str] = {}  # curve -> the first model that drew it
     for r in results:
         xs = [p["n"] for p in r.curve]
         ys = [p["window_micro_f1"] for p in r.curve]
-        (line,) = ax.plot(xs, ys, label=r.model, linewidth=1.3)
+        same = first_with.setdefault(tuple(ys), r.model)
+        label = r.model if same == r.model else f"{r.model} (same curve as {same})"
+        (line,) = ax.plot(xs, ys, label=label, linewidth=1.3)
         for e in r.extra.get("events", []):
             if e["kind"] in ("switch", "global_drift"):
                 ax.axvline(e["n"], color=line.get_color(), linestyle=":", linewidth=0.9, alpha=0.8)
@@ -226,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_ylabel(f"micro-F1 (window {args.window})")
     ax.set_title(f"Abrupt label co-occurrence drift at {drift} (seed {args.seeds[0]}); dotted: iHOMER switches / global drift")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left", fontsize="small")
+    # below the axes: inside, it hid the low curves (and models with identical predictions draw one line)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="small", frameon=False)
     fig.tight_layout()
     fig.savefig(args.png, dpi=110)
     plt.close(fig)
