@@ -86,7 +86,8 @@ def _curves_figure(results: Sequence[EvaluationResult], metrics: Sequence[str], 
     fig.suptitle(title or f"Prequential {scope}" + (f" on {dataset}" if dataset else ""))
     handles, _ = axes[0, 0].get_legend_handles_labels()
     if any_major:
-        handles.append(Line2D([], [], color="0.35", linestyle="--", linewidth=0.9, label=", ".join(sorted(k.replace("_", " ") for k in major_events)) or "events"))
+        label = ", ".join(sorted(k.replace("_", " ") for k in major_events)) or "events"
+        handles.append(Line2D([], [], color="0.35", linestyle="--", linewidth=0.9, label=label))
     if any_minor:
         handles.append(Line2D([], [], color="0.35", linestyle="none", marker="|", markersize=7, label="other structural events"))
     axes[0, 0].legend(handles=handles, loc="best", fontsize="small")

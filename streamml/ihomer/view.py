@@ -34,13 +34,13 @@ from typing import Any
 __all__ = ["render_text", "plot_hierarchy"]
 
 
-def _clusters(n: int) -> str:
-    return f"{n} cluster{'' if n == 1 else 's'}"
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _candidate_head(model: Any, cand: Any) -> str:
     kind = "the fallback" if getattr(model, "_fallback_trial", False) else "a candidate"
-    return f"{kind} with {_clusters(len(cand.leaf_units()))}"
+    return f"{kind} with {_count(len(cand.leaf_units()), 'cluster')}"
 
 
 def _names(model: Any, labels: list[int]) -> list[str]:
@@ -74,8 +74,7 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
     if active is None:
         return "iHOMER: no labels yet"
     cand = model.candidate
-    n_clusters = len(active.leaf_units())
-    head = (f"iHOMER at instance {model._n}: {n_clusters} clusters, {len(model._pool)} units, "
+    head = (f"iHOMER at instance {model._n}: {_count(len(active.leaf_units()), 'cluster')}, {_count(len(model._pool), 'unit')}, "
             + (_candidate_head(model, cand) if cand is not None else "no candidate"))
     out = [head]
     _lines(model, active, "", True, True, out, max_labels)
@@ -96,7 +95,7 @@ def render_text(model: Any, events: bool = True, max_labels: int = 12, max_event
             elif "clusters" in e:
                 on_f1 = ", judged on micro-F1" if e.get("criterion") == "micro_f1" else ""
                 tags = (", bootstrap" if e.get("bootstrap") else "") + (", fallback" if fallback else "")
-                extra = f" ({_clusters(len(e['clusters']))}{tags}{on_f1})"
+                extra = f" ({_count(len(e['clusters']), 'cluster')}{tags}{on_f1})"
             elif e["kind"] == "relocate":
                 extra = f" {_names(model, [e['label']])[0]} -> cluster of {len(e['to'])} labels"
             elif "moved" in e:  # merge, refine: the moved labels joined a cluster, which now has these

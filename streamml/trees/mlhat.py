@@ -444,15 +444,9 @@ class MLHAT(HoeffdingTreeEngine):
 
     def splits(self) -> list[dict[str, Any]]:
         """Split nodes of the main tree: ``{"node", "feature", "threshold", "nominal", "depth"}``."""
-        out = []
-        stack = [self._root]
-        while stack:
-            n = stack.pop()
-            if self._feature[n] >= 0:
-                out.append({"node": n, "feature": self._feature[n], "threshold": self._threshold[n],
-                            "nominal": self._nominal[n], "depth": self._ndepth[n]})  # fmt: skip
-                stack.append(self._right[n])
-                stack.append(self._left[n])
+        out = [{"node": n, "feature": self._feature[n], "threshold": self._threshold[n],
+                "nominal": self._nominal[n], "depth": self._ndepth[n]}
+               for n in self._main_tree() if self._feature[n] >= 0]  # fmt: skip
         return sorted(out, key=lambda s: s["node"])
 
     def leaf_model_kinds(self) -> list[str]:
@@ -468,14 +462,17 @@ class MLHAT(HoeffdingTreeEngine):
         >>> model.leaf_model_kinds()
         ['knn']
         """
+        return [self.leaf_model_kind(self._leaf[n]) for n in self._main_tree() if self._feature[n] < 0]  # type: ignore[arg-type]
+
+    def _main_tree(self) -> list[int]:
+        """Nodes of the main tree (no alternate trees), depth first, left before right."""
         out, stack = [], [self._root]
         while stack:
             n = stack.pop()
+            out.append(n)
             if self._feature[n] >= 0:
                 stack.append(self._right[n])
                 stack.append(self._left[n])
-            else:
-                out.append(self.leaf_model_kind(self._leaf[n]))  # type: ignore[arg-type]
         return out
 
     def node_loss(self, node: int) -> float:
