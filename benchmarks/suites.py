@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from streamml.ihomer.model import UNIT_CARDINALITY_TH, UNIT_SELECTION_DELTA
+from streamml.ihomer.model import UNIT_CARDINALITY_TH, UNIT_INTERCEPT_LR, UNIT_SELECTION_DELTA
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,7 +97,9 @@ SUITES["trees"] = Suite(
 # iHOMER's unit learner (streamml.ihomer.model.default_node_learner) as one MLHAT over all labels,
 # from the same constants, so that the control follows the units if their settings change.
 UNIT_MLHAT = (f"mlhat(cardinality_th={UNIT_CARDINALITY_TH},bootstrap_sampling=False,"
-              f"selection_delta={UNIT_SELECTION_DELTA})")
+              f"selection_delta={UNIT_SELECTION_DELTA},intercept_lr={UNIT_INTERCEPT_LR})")
+# MLHAT with the units' intercept rate and its other defaults.
+FAST_INTERCEPT = f"mlhat(intercept_lr={UNIT_INTERCEPT_LR})"
 # iHOMER whose every hierarchy, the first included, must earn its switch on micro-F1.
 EARNED = "ihomer(bootstrap=False,switch_criterion='micro_f1')"
 # iHOMER whose bootstrap switch is final: the single root it replaced is not kept on trial.
@@ -112,13 +114,15 @@ SUITES["ihomer"] = Suite(
         "flat mode, for comparison; it is not run on Delicious, where one MLHAT per cluster over 983 "
         "labels would take about half an hour. iHOMER's units are not MLHAT with its defaults: they "
         "let their leaves' regressions predict after 100 instances (`cardinality_th=100`), train without "
-        "bootstrap weights and settle on their regressions (`selection_delta=0.01`; see the iHOMER "
-        f"docstring). `{UNIT_MLHAT}` is one MLHAT over all labels with exactly those settings -- iHOMER "
+        "bootstrap weights, settle on their regressions (`selection_delta=0.01`) and learn their "
+        "intercepts at the weights' rate (`intercept_lr=0.3`, where MLHAT keeps River's 0.01; see the "
+        f"iHOMER docstring). `{UNIT_MLHAT}` is one MLHAT over all labels with exactly those settings -- iHOMER "
         "without a hierarchy, save its decision rule and consistent root -- so that `ihomer` against it "
         "shows what the hierarchy "
         "itself adds, and it against `mlhat` what the settings add. The cluster units below the root "
         "also choose between their leaves' kNN and regressions on micro-F1 instead of Hamming loss; "
-        "`mlhat(selection_metric='micro_f1')` is our MLHAT with that choice alone. "
+        "`mlhat(selection_metric='micro_f1')` is our MLHAT with that choice alone, and "
+        f"`{FAST_INTERCEPT}` our MLHAT with the units' intercept rate alone. "
         "`ihomer` adopts its first hierarchy at once (the bootstrap switch) and keeps the single root "
         "it replaced on trial, judged on micro-F1, which takes back over if it earns the switch after "
         f"the warm-up a candidate gets (the fallback); `{NO_FALLBACK}` keeps the bootstrap switch "
@@ -130,7 +134,8 @@ SUITES["ihomer"] = Suite(
     datasets=("flags", "emotions", "yeast", "scene", "birds", "cal500", "corel5k", "bibtex", "delicious"),
     pairs=(Pair("ihomer", "mlhat"), Pair("ihomer-flat", "mlhat", skip=("delicious",)),
            Pair(UNIT_MLHAT, "mlhat"), Pair("ihomer", UNIT_MLHAT),
-           Pair("mlhat(selection_metric='micro_f1')", "mlhat"), Pair(EARNED, "mlhat"), Pair(NO_FALLBACK, "mlhat")),
+           Pair("mlhat(selection_metric='micro_f1')", "mlhat"), Pair(FAST_INTERCEPT, "mlhat"), Pair(EARNED, "mlhat"),
+           Pair(NO_FALLBACK, "mlhat")),
     means=True,
     means_over=("flags", "emotions", "yeast", "scene", "birds", "bibtex", "cal500", "corel5k"),
 )

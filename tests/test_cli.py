@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -122,6 +123,25 @@ def test_convert_arff_to_parquet_and_back(tmp_path):
     for (xa, ya), (xb, yb) in zip(a, b):
         assert (ya == yb).all()
         assert ((xa == xb) | ((xa != xa) & (xb != xb))).all()  # NaN (missing) survives
+
+
+def test_ihomer_demo_finds_the_planted_groups(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / "demos" / "ihomer_hierarchy.py"), "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    groups = {}
+    for line in proc.stdout.splitlines():
+        head, sep, rest = line.partition(":")
+        if sep and rest.lstrip().startswith("{"):
+            groups[head.strip()] = {frozenset(map(int, g.split(","))) for g in re.findall(r"\{([\d,]+)\}", rest)}
+    before, after = groups["planted groups before the drift"], groups["planted groups after the drift"]
+    assert len(before) == len(after) == 3 and before != after
+    assert groups["iHOMER clustering at the drift"] == groups["iHOMER hierarchy at the drift"] == before
+    assert groups["iHOMER clustering at the end"] == after  # re-split from post-drift co-occurrence
+    for name in ("ihomer_hierarchy.png", "ihomer_curves.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    after = dict(re.findall(r"(ihomer|mlhat) ([\d.]+)", proc.stdout.splitlines()[-1]))
+    assert float(after["ihomer"]) > float(after["mlhat"])  # the demo's last line: windowed micro-F1 after the drift
 
 
 def test_demo_runs_as_written(tmp_path):
