@@ -217,12 +217,19 @@ def main(argv: list[str] | None = None) -> int:
     results, stream = first
     fig, ax = plt.subplots(figsize=(10, 5.4))
     first_with: dict[tuple, str] = {}  # curve -> the first model that drew it
+    dashed = 0
     for r in results:
         xs = [p["n"] for p in r.curve]
         ys = [p["window_micro_f1"] for p in r.curve]
         same = first_with.setdefault(tuple(ys), r.model)
         label = r.model if same == r.model else f"{r.model} (same curve as {same})"
-        (line,) = ax.plot(xs, ys, label=label, linewidth=1.3)
+        # iHOMER and the peer solid and underneath, the other rows dashed on top, every other one with
+        # its dashes shifted into the previous one's gaps: where curves coincide for a stretch (a
+        # control and the model it controls), each stays visible
+        main = r.model in ("ihomer", args.peer)
+        style = "-" if main else (3 * (dashed % 2), (3, 3))
+        dashed += not main
+        (line,) = ax.plot(xs, ys, label=label, linewidth=1.6 if main else 1.3, linestyle=style, zorder=2 if main else 3)
         for e in r.extra.get("events", []):
             if e["kind"] in ("switch", "global_drift"):
                 ax.axvline(e["n"], color=line.get_color(), linestyle=":", linewidth=0.9, alpha=0.8)
