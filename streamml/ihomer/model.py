@@ -90,7 +90,8 @@ datasets: over the eight its mean micro-F1 is 0.4984 and subset accuracy 0.2381,
 and 0.2388 with the bootstrap and its fallback (below), which end on the single root on Corel5k
 and Bibtex too (Corel5k 0.3914 against 0.3872, Bibtex 0.3777 against 0.3734), and Delicious 0.2726
 against 0.2671 (``benchmarks/RESULTS.md``, section ``suite:ihomer``). The bootstrap stays the
-default: the hierarchy is the method, and the earned variant uses it on one target dataset of nine.
+default: the hierarchy is the method, and the earned variant uses it on one of the suite's nine
+datasets.
 Before the units' intercept rate changed (see "Deliberate deviations") the hierarchy earned its
 switch on Corel5k as well, and the bootstrap led the earned variant there (0.3014 against 0.2897).
 
