@@ -68,6 +68,7 @@ sys.path.insert(0, str(HERE))
 from results_md import command_line, update_section  # noqa: E402
 from streamml import registry  # noqa: E402
 from streamml.evaluate import prequential  # noqa: E402
+from streamml.evaluate.plot import MAJOR_EVENTS  # noqa: E402
 from streamml.generators import Drift, MultiLabelDriftStream  # noqa: E402
 from streamml.ihomer import IHOMER  # noqa: E402
 from streamml.trees.mlhat import MLHAT  # noqa: E402
@@ -231,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         dashed += not main
         (line,) = ax.plot(xs, ys, label=label, linewidth=1.6 if main else 1.3, linestyle=style, zorder=2 if main else 3)
         for e in r.extra.get("events", []):
-            if e["kind"] in ("switch", "global_drift"):
+            if e["kind"] in MAJOR_EVENTS:
                 ax.axvline(e["n"], color=line.get_color(), linestyle=":", linewidth=0.9, alpha=0.8)
     ax.axvline(drift, color="k", linewidth=1.2, alpha=0.5)
     ax.text(drift, ax.get_ylim()[1], " co-occurrence drift", va="top", fontsize=8)

@@ -140,8 +140,8 @@ def test_ihomer_demo_finds_the_planted_groups(tmp_path):
     assert groups["iHOMER clustering at the end"] == after  # re-split from post-drift co-occurrence
     for name in ("ihomer_hierarchy.png", "ihomer_curves.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
-    after = dict(re.findall(r"(ihomer|mlhat) ([\d.]+)", proc.stdout.splitlines()[-1]))
-    assert float(after["ihomer"]) > float(after["mlhat"])  # the demo's last line: windowed micro-F1 after the drift
+    post_drift = dict(re.findall(r"(ihomer|mlhat) ([\d.]+)", proc.stdout.splitlines()[-1]))
+    assert float(post_drift["ihomer"]) > float(post_drift["mlhat"])  # the demo's last line: windowed micro-F1 after the drift
 
 
 def test_demo_runs_as_written(tmp_path):
