@@ -285,6 +285,26 @@ def test_bagged_logistic_vectorised_step_matches_per_member_updates():
         np.testing.assert_allclose(bag.b[m], singles[m].b[0], rtol=1e-12, atol=1e-15)
 
 
+def test_bagged_logistic_shares_the_gathered_rows_bit_for_bit():
+    # a prediction's gathered weight rows, handed to the step that follows, change nothing
+    rng = np.random.default_rng(2)
+    own, shared = BaggedLogistic(40, 3, n_models=5), BaggedLogistic(40, 3, n_models=5)
+    for i in range(200):
+        x = rng.normal(size=40) * (rng.random(40) < 0.2)
+        inst = Instance(SparseRow.from_dense(x), 40)
+        y = rng.random(3) < 0.4
+        ks = rng.poisson(1.0, 5)
+        before_own = own.learn(inst, y, 1.0, ks)
+        rows = shared.gather(inst)
+        if inst.idx.shape[0]:
+            assert np.array_equal(rows, shared.W.reshape(40, -1)[inst.idx])
+        members = shared.member_proba(inst, rows) if i % 2 else None
+        before_shared = shared.learn(inst, y, 1.0, ks, members, rows)
+        assert np.array_equal(before_own, before_shared)
+    assert np.array_equal(own.W, shared.W) and np.array_equal(own.b, shared.b)
+    assert np.abs(own.W).sum() > 0
+
+
 # ------------------------------------------------------------------ Poisson weights
 def test_poisson_weighting_never_drops_and_is_seeded():
     rng = np.random.default_rng(1)

@@ -179,6 +179,40 @@ def test_sparse_and_dense_observer_updates_are_identical():
     assert np.isfinite(mean).all() and np.isfinite(var).all()
 
 
+def test_left_weights_of_cells_that_saw_one_value_step_there():
+    # sparse rows: many (class, feature) cells see only zeros; their weight steps at 0 (not through a
+    # CDF), while the other cells still follow their Gaussian, clipped at their bounds
+    rng = np.random.default_rng(7)
+    n, d, L = 150, 10, 5
+    X = rng.normal(size=(n, d)) * (rng.random((n, d)) < 0.04)
+    X[:, 6] = np.where(rng.random(n) < 0.5, 2.0, 0.0)  # two values: 0 and 2
+    Y = rng.random((n, L)) < 0.2
+    obs = GaussianObserver(2 + L, d)
+    for x, y in zip(X, Y):
+        s = SparseRow.from_dense(x)
+        obs.update_sparse(class_rows(y), s.indices, s.values, 1.0)
+    classes = np.flatnonzero(obs.weight > 0)
+    tlo, thi = obs.bounds()
+    feats = np.flatnonzero(thi > tlo)
+    pts = obs.candidate_points(feats)
+    left, wf = obs.left_weights(classes, feats, pts)
+    mean, var, weight = obs.moments(classes, feats)
+    lo, hi = obs.bounds(classes, feats)
+    one_value = lo == hi
+    assert one_value.mean() > 0.1 and (~one_value).mean() > 0.1  # both kinds of cell are exercised
+    assert np.array_equal(wf, weight)
+    for k in range(classes.shape[0]):
+        for i in range(feats.shape[0]):
+            w = weight[k, i]
+            if one_value[k, i]:
+                expect = np.where(pts[i] >= lo[k, i], w, 0.0)
+            else:
+                expect = w * ndtr((pts[i] - mean[k, i]) / np.sqrt(var[k, i]))
+                expect[pts[i] < lo[k, i]] = 0.0
+                expect[pts[i] >= hi[k, i]] = w
+            assert left[k, i] == pytest.approx(expect, rel=0, abs=1e-7 * w)
+
+
 def test_nominal_observer_counts():
     obs = NominalObserver(n_classes=4, n_nominal=2)
     obs.update(np.array([0, 2]), np.array([1.0, 4.0]), 1.0)

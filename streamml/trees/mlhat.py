@@ -390,6 +390,7 @@ class MLHAT(HoeffdingTreeEngine):
         cache.pop(n, None)
         cache.pop(("knn", n), None)
         cache.pop(("lr", n), None)
+        cache.pop(("rows", n), None)
 
     def _fresh_drift(self, n: int) -> None:
         self._hl_sum[n] = 0.0
@@ -591,7 +592,8 @@ class MLHAT(HoeffdingTreeEngine):
         elif kind == "knn":
             p = cache[("knn", node)] = leaf.model.knn.proba(inst)  # type: ignore[index]
         else:
-            members = cache[("lr", node)] = leaf.model.lr.member_proba(inst)
+            rows = cache[("rows", node)] = leaf.model.lr.gather(inst)  # shared with this instance's learning step
+            members = cache[("lr", node)] = leaf.model.lr.member_proba(inst, rows)
             p = leaf.model.lr.proba(inst, members)
         cache[node] = p
         return p
@@ -744,7 +746,7 @@ class MLHAT(HoeffdingTreeEngine):
             p_knn = self._cache.get(("knn", n))
             if p_knn is None:
                 p_knn = models.knn.proba(inst)
-            p_lr = models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)))
+            p_lr = models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)), self._cache.get(("rows", n)))
             if models.f1 is not None:
                 self._settle_f1(models, y, p_knn >= 0.5, p_lr >= 0.5)
             else:
@@ -755,7 +757,7 @@ class MLHAT(HoeffdingTreeEngine):
                 if self.selection_delta is not None and y.shape[0]:
                     self._settle(models, (e_lr - e_knn) / y.shape[0], w)
         else:
-            models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)))
+            models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)), self._cache.get(("rows", n)))
         models.knn.learn(inst, y)
         if self._update_leaf(leaf, x, y, rows, w):
             if len(leaf.labelsets) <= 1 or (self.max_depth is not None and leaf.depth >= self.max_depth):

@@ -21,6 +21,13 @@ has seen a 0). A dense row and its sparse form leave exactly the same statistics
 **Missing values** (NaN) are skipped: they add nothing to the sums and are subtracted from the
 feature's class weights.
 
+**Split evaluation** (:meth:`GaussianObserver.left_weights`) follows MOA and River: a class's weight
+left of a candidate point is its Gaussian CDF there, clipped to none below the class's minimum and
+all of it from its maximum. On sparse data most (class, feature) cells have seen one value only --
+their implicit zeros (about 80 % of the cells of Corel5k's and Delicious' roots) -- and the clipping
+alone decides them, so the CDF is evaluated on the other cells only: the same values at about half
+the cost.
+
 :class:`NominalObserver` keeps per-class counts of each value code of the nominal features, for
 one-value-versus-rest binary splits.
 
@@ -250,18 +257,34 @@ class GaussianObserver:
         at or above its maximum; in between, the weight follows the class's Gaussian CDF.
         """
         mean, var, wf = self.moments(classes, features)
+        lo, hi = self.bounds(classes, features)
+        pts = points[None, :, :]
+        w3 = wf[:, :, None]
+        varying = lo < hi
+        # on sparse data most (class, feature) cells hold one value (all their zeros): their weight
+        # steps there, so the CDF is evaluated only on the other cells (same values, fewer of them)
+        if varying.all():
+            return self._gaussian_left(mean, var, wf, lo, hi, pts), wf
+        left = np.where(pts >= lo[:, :, None], w3, 0.0)
+        ci, fi = np.nonzero(varying)
+        if ci.shape[0]:
+            left[ci, fi] = self._gaussian_left(mean[ci, fi], var[ci, fi], wf[ci, fi], lo[ci, fi], hi[ci, fi], points[fi])
+        return left, wf
+
+    @staticmethod
+    def _gaussian_left(mean: np.ndarray, var: np.ndarray, wf: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                       points: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Weight at or below ``points`` (trailing axis) of cells with these moments and bounds."""
         std = np.sqrt(var)
         np.maximum(std, 1e-300, out=std)  # a constant class becomes a step at its value
-        pts = points[None, :, :]
         with np.errstate(over="ignore", invalid="ignore"):
-            z = (pts - mean[:, :, None]) / std[:, :, None]
+            z = (points - mean[..., None]) / std[..., None]
         left = normal_cdf(z)
-        w3 = wf[:, :, None]
-        left *= w3
-        lo, hi = self.bounds(classes, features)
-        left[pts < lo[:, :, None]] = 0.0
-        np.copyto(left, w3, where=pts >= hi[:, :, None])
-        return left, wf
+        w = wf[..., None]
+        left *= w
+        left[points < lo[..., None]] = 0.0
+        np.copyto(left, np.broadcast_to(w, left.shape), where=points >= hi[..., None])
+        return left
 
     def candidate_points(self, features: np.ndarray) -> np.ndarray:
         """``N_SPLIT_POINTS`` thresholds per feature, equally spaced strictly inside [min, max]."""
