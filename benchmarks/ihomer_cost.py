@@ -6,9 +6,10 @@ Usage::
     python benchmarks/ihomer_cost.py --datasets corel5k --max-instances 2000 --out /tmp/r.md
 
 For each dataset, ``mlhat`` and ``ihomer`` (default parameters) run test-then-train over the whole
-stream in this process, first plainly, ``--repeat`` times each, interleaved (the median totals and
-their ratio), then ``ihomer`` once more with its units' ``learn`` / ``predict`` calls and its phases
-timed. The breakdown splits unit work into:
+stream in this process, first plainly, ``--repeat`` times each, interleaved (the median totals, and
+the median of the runs' paired time ratios with their range: on a shared machine the range shows
+whether a ratio near 1 is a verdict or noise), then ``ihomer`` once more with its units' ``learn`` /
+``predict`` calls and its phases timed. The breakdown splits unit work into:
 
 * *active*: units of the hierarchy that is predicting;
 * *candidate only*: units that only a candidate hierarchy on trial has (shared units count as active);
@@ -17,7 +18,7 @@ timed. The breakdown splits unit work into:
 Timing each call adds about a microsecond per call, so the timed run's total (which the parts add
 up to) is a little above the plain run's. *Active units alone / mlhat* is the time ratio iHOMER
 would have if the active hierarchy's unit calls were all it did (no candidates, warm starts,
-clustering or routing): their share of the timed run times the plain ratio (:func:`floor_ratio`).
+clustering or routing): their share of the timed run times the plain (median) ratio (:func:`floor_ratio`).
 Where it is near or above 1, no saving outside the units can make iHOMER faster than MLHAT; only
 cheaper or fewer unit calls can. Writes the ``ihomer-cost`` section of RESULTS.md.
 """
@@ -164,13 +165,14 @@ def report(results: list[dict[str, Any]], command: str, repeat: int) -> str:
         stamp(command).rstrip(),
         "",
         "`ihomer` and `mlhat` (defaults) test-then-train over each whole stream in one process, first "
-        f"plainly ({repeat} run(s) each, interleaved; medians), then `ihomer` once more with each unit call and phase timed "
+        f"plainly ({repeat} run(s) each, interleaved; median times, and the median of the runs' paired time ratios "
+        "with their range), then `ihomer` once more with each unit call and phase timed "
         "(`benchmarks/ihomer_cost.py` says how). Microseconds per instance; *calls* is unit calls per "
         "instance.",
         "",
-        "| dataset | n | mlhat µs | ihomer µs | ihomer / mlhat time | active units alone / mlhat | ihomer µs, timed run | "
+        "| dataset | n | mlhat µs | ihomer µs | ihomer / mlhat time | range | active units alone / mlhat | ihomer µs, timed run | "
         + " | ".join(k for k, _ in PARTS) + " |",
-        "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(PARTS),
+        "|---|---:|---:|---:|---:|---:|---:|---:|" + "---:|" * len(PARTS),
     ]
     for r in results:
         n, parts, calls = r["n"], r["parts"], r["calls"]
@@ -179,9 +181,11 @@ def report(results: list[dict[str, Any]], command: str, repeat: int) -> str:
             us = parts[key] / n * 1e6
             c = calls.get(key)
             cells.append(f"{us:,.0f}" + (f" ({c:.1f} calls)" if c is not None and key.startswith("unit") else ""))
+        ratios = r["ratios"]
+        ratio = statistics.median(ratios)
         lines.append(
             f"| {r['dataset']} | {n} | {r['mlhat'] / n * 1e6:,.0f} | {r['ihomer'] / n * 1e6:,.0f} | "
-            f"**{r['ihomer'] / r['mlhat']:.2f}** | {floor_ratio(parts, r['ihomer'], r['mlhat']):.2f} | "
+            f"**{ratio:.2f}** | {min(ratios):.2f}–{max(ratios):.2f} | {floor_ratio(parts, ratio, 1.0):.2f} | "
             f"{parts['total'] / n * 1e6:,.0f} | " + " | ".join(cells) + " |"
         )
     lines += ["", "Parts: " + "; ".join(f"*{k}*: {d}" for k, d in PARTS) + "."]
@@ -192,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", nargs="+", default=["corel5k", "bibtex", "cal500", "delicious"])
     ap.add_argument("--max-instances", type=int, default=None)
-    ap.add_argument("--repeat", type=int, default=3, help="plain runs of each model (median reported)")
+    ap.add_argument("--repeat", type=int, default=5, help="plain runs of each model (medians reported)")
     ap.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
     args = ap.parse_args(argv)
     os.environ["STREAMML_DATA"] = _env().get("STREAMML_DATA", "")  # ../shared/datasets by default
@@ -208,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
                 plain[spec].append(_plain(spec, schema, rows))
         mlhat_s, ihomer_s = statistics.median(plain["mlhat"]), statistics.median(plain["ihomer"])
         parts, calls = breakdown(schema, rows)
-        results.append({"dataset": name, "n": len(rows), "mlhat": mlhat_s, "ihomer": ihomer_s, "parts": parts, "calls": calls})
+        ratios = [i / m for i, m in zip(plain["ihomer"], plain["mlhat"])]
+        results.append({"dataset": name, "n": len(rows), "mlhat": mlhat_s, "ihomer": ihomer_s, "ratios": ratios, "parts": parts,
+                        "calls": calls})  # fmt: skip
         print(f"{name:>10}  mlhat {mlhat_s / len(rows) * 1e6:,.0f} us/inst  ihomer {ihomer_s / len(rows) * 1e6:,.0f} us/inst", flush=True)
     command = command_line("benchmarks/ihomer_cost.py", argv if argv is not None else sys.argv[1:])
     update_section(SECTION_NAME, report(results, command, args.repeat), args.out)

@@ -175,6 +175,18 @@ def test_cost_floor_is_the_active_units_share_of_the_plain_ratio():
     assert ihomer_cost.floor_ratio(parts, ihomer_s=2.0, mlhat_s=1.0) == 1.0  # half of a 2x run
 
 
+def test_cost_report_gives_the_median_paired_ratio_and_its_range():
+    import ihomer_cost
+
+    parts = {k: 1.0 for k, _ in ihomer_cost.PARTS}
+    parts["total"] = float(len(ihomer_cost.PARTS))
+    row = {"dataset": "d", "n": 10, "mlhat": 1.0, "ihomer": 1.1, "ratios": [1.3, 0.9, 1.05], "parts": parts, "calls": {}}
+    table = [line for line in ihomer_cost.report([row], "cmd", 3).splitlines() if line.startswith("| d |")]
+    cells = [c.strip() for c in table[0].strip("|").split("|")]
+    # the median of the runs' own ratios (not the ratio of the medians, 1.10) and the runs' spread
+    assert cells[4] == "**1.05**" and cells[5] == "0.90–1.30"
+
+
 def test_recorded_commands_paste_into_a_shell_as_they_were_run():
     import shlex
 
