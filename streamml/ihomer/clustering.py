@@ -92,11 +92,7 @@ __all__ = ["PairStats", "JaccardODAC", "jaccard_distance"]
 
 def jaccard_distance(block: np.ndarray) -> np.ndarray:
     """``1 - J`` for a square block of pair counts whose diagonal holds each label's count."""
-    return _jaccard_in_place(block.astype(np.float64))
-
-
-def _jaccard_in_place(d: np.ndarray) -> np.ndarray:
-    """:func:`jaccard_distance` of the float block ``d``, written over it."""
+    d = block.astype(np.float64)  # a copy, reused in place for the result
     n1 = np.diagonal(d).copy()
     union = n1[:, None] + n1[None, :]
     union -= d
@@ -199,8 +195,8 @@ class PairStats:
         d = np.diagonal(a)[:L].astype(np.int64) + np.diagonal(b)[:L]
         return d if idx is None else d[idx]
 
-    def block(self, rows: np.ndarray, cols: np.ndarray | None = None, dtype: Any = np.int64) -> np.ndarray:
-        """Window counts ``n11`` for ``rows x cols`` (``rows x rows`` by default), as int64 (or ``dtype``)."""
+    def block(self, rows: np.ndarray, cols: np.ndarray | None = None) -> np.ndarray:
+        """Window counts ``n11`` for ``rows x cols`` (``rows x rows`` by default), as int64."""
         rows = np.asarray(rows, dtype=np.intp)
         cols = rows if cols is None else np.asarray(cols, dtype=np.intp)
 
@@ -211,7 +207,7 @@ class PairStats:
             out = np.add(cur.take(cols, axis=1), prev.take(cols, axis=1)).take(rows, axis=0)
         else:
             out = np.add(cur.take(rows, axis=0), prev.take(rows, axis=0)).take(cols, axis=1)
-        return out.astype(dtype)
+        return out.astype(np.int64)
 
     def get_state(self) -> dict[str, Any]:
         L = self.n_labels
@@ -465,7 +461,7 @@ class JaccardODAC:
             supported = np.flatnonzero(support >= self.min_support)
             row = np.full(self.n_labels, -1, np.intp)
             row[supported] = np.arange(supported.shape[0])
-            self._round = (_jaccard_in_place(self.stats.block(supported, dtype=np.float64)), row)
+            self._round = (jaccard_distance(self.stats.block(supported)), row)
         D, row = self._round
         r = row[labels]
         return D.take(r, axis=0).take(r, axis=1)

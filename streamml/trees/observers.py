@@ -259,13 +259,12 @@ class GaussianObserver:
         mean, var, wf = self.moments(classes, features)
         lo, hi = self.bounds(classes, features)
         pts = points[None, :, :]
-        w3 = wf[:, :, None]
         varying = lo < hi
         # on sparse data most (class, feature) cells hold one value (all their zeros): their weight
         # steps there, so the CDF is evaluated only on the other cells (same values, fewer of them)
         if varying.all():
             return self._gaussian_left(mean, var, wf, lo, hi, pts), wf
-        left = np.where(pts >= lo[:, :, None], w3, 0.0)
+        left = np.where(pts >= lo[:, :, None], wf[:, :, None], 0.0)
         ci, fi = np.nonzero(varying)
         if ci.shape[0]:
             left[ci, fi] = self._gaussian_left(mean[ci, fi], var[ci, fi], wf[ci, fi], lo[ci, fi], hi[ci, fi], points[fi])
@@ -283,7 +282,7 @@ class GaussianObserver:
         w = wf[..., None]
         left *= w
         left[points < lo[..., None]] = 0.0
-        np.copyto(left, np.broadcast_to(w, left.shape), where=points >= hi[..., None])
+        np.copyto(left, w, where=points >= hi[..., None])
         return left
 
     def candidate_points(self, features: np.ndarray) -> np.ndarray:
