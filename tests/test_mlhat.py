@@ -581,3 +581,133 @@ def test_instances_of_a_frozen_row_are_shared():
     assert Instance.of(fx, 6) is Instance.of(fx, 6)
     assert Instance.of(fx, 7) is not Instance.of(fx, 6)
     assert Instance.of(x, 6) is not Instance.of(x, 6)  # a writable row may change between calls
+
+
+# ------------------------------------------------------------- deferred kNN rows
+@pytest.mark.parametrize("dense_max", [100, 10])
+def test_deferred_knn_rows_give_the_window_stored_at_once(dense_max):
+    # one window stores every row at once, the other defers rows in runs shorter and longer than
+    # the window (the older rows of a long run are evicted before they are read): every read, and
+    # the saved state, must be bit for bit the same
+    rng = np.random.default_rng(7)
+    d, window = 30, 6
+    eager = LabelCombinationKNN(n_features=d, n_labels=3, k=3, window=window, dense_max_features=dense_max)
+    lazy = LabelCombinationKNN(n_features=d, n_labels=3, k=3, window=window, dense_max_features=dense_max)
+    runs = [1, 3, 6, 7, 2, 15, 1, 6, 13, 4]
+    for run in runs:
+        for _ in range(run):
+            x = np.where(rng.random(d) < 0.3, rng.normal(size=d), 0.0)
+            y = rng.random(3) < 0.4
+            eager.learn(Instance(x, d), y)
+            lazy.defer(Instance(x, d), y)
+        query = Instance(np.where(rng.random(d) < 0.3, rng.normal(size=d), 0.0), d)
+        assert lazy.n_deferred == 0 or lazy.count > 0
+        np.testing.assert_array_equal(lazy.proba(query), eager.proba(query))
+        assert lazy.n_deferred == 0
+        for a, b in zip(lazy.distances(query), eager.distances(query)):
+            np.testing.assert_array_equal(a, b)
+        assert (lazy.head, lazy.count) == (eager.head, eager.count)
+    assert eager.dense is lazy.dense is (dense_max == 100)
+    for _ in range(window + 2):  # deferred rows are saved with the window
+        x = np.where(rng.random(d) < 0.3, rng.normal(size=d), 0.0)
+        eager.learn(Instance(x, d), np.array([True, False, True]))
+        lazy.defer(Instance(x, d), np.array([True, False, True]))
+    saved, expected = lazy.get_state(), eager.get_state()
+    for key, value in expected.items():
+        np.testing.assert_array_equal(saved[key], value, err_msg=key)
+
+
+def test_deferred_knn_rows_are_copied_when_the_caller_can_change_them():
+    d = 8
+    knn = LabelCombinationKNN(n_features=d, n_labels=1, k=1, window=4, dense_max_features=4)
+    knn.learn(Instance(SparseRow(np.array([0]), np.array([1.0]), d), d), np.array([True]))
+    row = SparseRow(np.array([2, 5]), np.array([3.0, 4.0]), d)
+    y = np.array([False])
+    knn.defer(Instance(row, d), y)
+    row.values[:] = 100.0  # a caller reusing its buffers
+    y[0] = True
+    _, d2 = knn.distances(Instance(SparseRow(np.array([2, 5]), np.array([3.0, 4.0]), d), d))
+    assert d2[-1] == 0.0
+    assert knn.Y[1, 0] == np.False_
+    # a new label or feature first stores the deferred rows (they have the old sizes)
+    knn.defer(Instance(row, d), np.array([True]))
+    knn.add_labels(1)
+    assert knn.n_deferred == 0 and knn.Y.shape == (4, 2) and knn.count == 3
+
+
+def test_settled_mlhat_leaves_defer_their_knn_rows_with_identical_predictions():
+    # a settling MLHAT stops reading its leaves' kNN; the rows it defers must not change a thing
+    stream = MultiLabelDriftStream(n_instances=2500, n_features=8, n_labels=5, n_groups=2, seed=5)
+    rows = list(stream)
+    fast = MLHAT(cardinality_th=100, selection_delta=0.05, bootstrap_sampling=False, seed=2)
+    eager = MLHAT(cardinality_th=100, selection_delta=0.05, bootstrap_sampling=False, seed=2)
+    original = LabelCombinationKNN.defer
+    try:
+        LabelCombinationKNN.defer = LabelCombinationKNN.learn  # type: ignore[method-assign]  # every row stored at once
+        eager_out = []
+        for x, y in rows:
+            eager_out.append(eager.predict_proba_row(x))
+            eager.learn_row(x, y)
+    finally:
+        LabelCombinationKNN.defer = original  # type: ignore[method-assign]
+    deferred = 0
+    for (x, y), expected in zip(rows, eager_out):
+        np.testing.assert_array_equal(fast.predict_proba_row(x), expected)
+        fast.learn_row(x, y)
+        deferred += sum(fast._leaf[n].model.knn.n_deferred > 0 for n in fast._main_tree() if fast._feature[n] < 0)
+    assert deferred > 0  # some settled leaf did defer
+    assert any(fast._leaf[n].model.settled for n in fast._main_tree() if fast._feature[n] < 0)
+
+
+# ------------------------------------------------------------ leaf entropy check
+def test_binary_entropy_moves_by_at_most_the_entropy_of_the_step():
+    # the bound behind MLHAT._entropy_below: |h(a) - h(b)| <= h(|a - b|) for |a - b| <= 1/2
+    from streamml.trees.mlhat import _binary_entropy
+
+    grid = np.linspace(0.0, 1.0, 401)
+    for a in grid:
+        for b in grid[np.abs(grid - a) <= 0.5]:
+            assert abs(_binary_entropy(a) - _binary_entropy(b)) <= _binary_entropy(abs(a - b)) + 1e-12
+    assert _binary_entropy(0.5) == 1.0 and _binary_entropy(0.0) == _binary_entropy(1.0) == 0.0
+
+
+@pytest.mark.parametrize("threshold", [0.3, 1.0, 2.0, 2.6, 3.0])
+def test_leaf_entropy_check_answers_as_the_exact_entropy_does(threshold):
+    # thresholds near the leaves' entropies make the check recompute; every answer, on every leaf
+    # after every instance, must be the one the recomputed entropy gives
+    stream = MultiLabelDriftStream(n_instances=1500, n_features=6, n_labels=4, n_groups=2, seed=3)
+    model = MLHAT(entropy_th=threshold, cardinality_th=0, grace_period=100, seed=1)
+    recomputed = 0
+    for x, y in stream:
+        model.learn_row(x, y)
+        for n in model._main_tree():
+            if model._feature[n] >= 0:
+                continue
+            leaf = model._leaf[n]
+            before = leaf.model.entropy_at
+            answer = model._entropy_below(leaf)
+            recomputed += leaf.model.entropy_at != before
+            st = leaf.stats
+            exact = float(sum(_h(v / st.max()) for v in st[1:])) if st.max() > 0 else 0.0
+            if abs(exact - threshold) > 1e-9:  # (two summations may round a tie differently)
+                assert answer == (exact < threshold)
+    assert 0 < recomputed < 1500  # the bound skipped most recomputations, not all
+
+
+def _h(p: float) -> float:
+    return 0.0 if p <= 0.0 or p >= 1.0 else -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+
+
+def test_bagged_logistic_step_without_the_probabilities_updates_the_same_weights():
+    rng = np.random.default_rng(3)
+    a = BaggedLogistic(n_features=12, n_labels=4, n_models=5, lr=0.3, intercept_lr=0.3)
+    b = BaggedLogistic(n_features=12, n_labels=4, n_models=5, lr=0.3, intercept_lr=0.3)
+    for _ in range(50):
+        x = np.where(rng.random(12) < 0.4, rng.normal(size=12), 0.0)
+        y = rng.random(4) < 0.5
+        ks = rng.poisson(1.0, 5)
+        p = a.learn(Instance(x, 12), y, 1.0, ks)
+        assert b.learn(Instance(x, 12), y, 1.0, ks, before=False) is None
+        assert p.shape == (4,)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.b, b.b)

@@ -24,6 +24,12 @@ dense row and its :class:`~streamml.schema.SparseRow` form give bit-identical re
       in the same sequential order as the dot products, so an exact duplicate still has distance
       exactly 0; other distances may differ from the dense ones by rounding.
 
+    :meth:`LabelCombinationKNN.defer` stores a row later, the next time the window is read: a leaf
+    that has settled on its regressions (MLHAT's ``selection_delta``) seldom or never queries its kNN
+    again, and storing a row costs about as much as a regression step on a small label set. Only the
+    last ``window`` deferred rows are kept (the older ones would be evicted anyway), and the window
+    they give is the one storing them at once would have given, slot for slot.
+
 :class:`BaggedLogistic`
     Online bagging of ``n_models`` SGD logistic regressions for every label (binary relevance),
     held as one ``(d, n_models, L)`` weight tensor and ``(n_models, L)`` intercepts. Learning draws a
@@ -41,6 +47,7 @@ dense row and its :class:`~streamml.schema.SparseRow` form give bit-identical re
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 import numpy as np
@@ -120,7 +127,7 @@ class LabelCombinationKNN:
     """Label-combination kNN over a sliding window (see the module docstring)."""
 
     __slots__ = ("k", "size", "dense", "X", "e_slot", "e_idx", "e_val", "e0", "e1", "row_len", "norm", "Y",
-                 "count", "head", "d")  # fmt: skip
+                 "count", "head", "d", "deferred", "n_deferred")  # fmt: skip
 
     def __init__(self, n_features: int, n_labels: int, k: int = 4, window: int = 170, dense_max_features: int = 512) -> None:
         self.k = k
@@ -133,18 +140,56 @@ class LabelCombinationKNN:
         self.Y = np.zeros((window, n_labels), dtype=bool)
         self.count = 0  # instances stored (<= window)
         self.head = 0  # slot of the next write (= the oldest when full)
+        self.deferred: collections.deque = collections.deque(maxlen=window)  # (indices, values, labels)
+        self.n_deferred = 0  # rows deferred since the last store (may exceed what the deque keeps)
 
     # --------------------------------------------------------------- learning
     def learn(self, inst: Instance, y: np.ndarray) -> None:
+        if self.n_deferred:
+            self._store_deferred()
         if self.count == 0 and self.dense and 4 * inst.idx.shape[0] < self.d:
             # the layout follows the data: sparse rows are cheaper to compare in the sparse layout
             self.dense = False
             self.X = np.zeros((0, 0))
+        self._store(inst.dense if self.dense else None, inst.idx, inst.vals, y)
+
+    def defer(self, inst: Instance, y: np.ndarray) -> None:
+        """:meth:`learn`, done when the window is next read (see the module docstring)."""
+        if self.count == 0 and not self.n_deferred:
+            self.learn(inst, y)  # the first row also chooses the layout
+            return
+        idx, vals = inst.idx, inst.vals
+        # the row is read later: keep copies of arrays the caller may still change
+        if idx.flags.writeable:
+            idx = idx.copy()
+        if vals.flags.writeable:
+            vals = vals.copy()
+        self.deferred.append((idx, vals, y.copy() if y.flags.writeable else y))
+        self.n_deferred += 1
+
+    def _store_deferred(self) -> None:
+        rows, n = self.deferred, self.n_deferred
+        self.deferred, self.n_deferred = collections.deque(maxlen=self.size), 0
+        if n > len(rows):
+            # the kept rows overwrite every slot: start them from an empty window, the first kept
+            # row in the slot it would have been written to
+            self.head = (self.head + n - len(rows)) % self.size
+            self.count = 0
+            if not self.dense:
+                self._empty_queue()
+        for idx, vals, y in rows:
+            dense = None
+            if self.dense:
+                dense = np.zeros(self.d)
+                dense[idx] = vals
+            self._store(dense, idx, vals, y)
+
+    def _store(self, dense: np.ndarray | None, idx: np.ndarray, vals: np.ndarray, y: np.ndarray) -> None:
         s = self.head
         if self.dense:
-            self.X[s] = inst.dense
+            self.X[s] = dense
         else:
-            self._push(s, inst.idx, inst.vals)
+            self._push(s, idx, vals)
         self.Y[s] = y
         self.head = (s + 1) % self.size
         if self.count < self.size:
@@ -197,6 +242,8 @@ class LabelCombinationKNN:
 
     def distances(self, inst: Instance) -> tuple[np.ndarray, np.ndarray]:
         """``(slots, squared distances)`` of the stored instances, oldest first."""
+        if self.n_deferred:
+            self._store_deferred()
         order = self._order()
         c = self.count
         if self.dense:
@@ -217,6 +264,8 @@ class LabelCombinationKNN:
 
     def proba(self, inst: Instance) -> np.ndarray | None:
         """Per-label P(relevant), or None when the window is empty."""
+        if self.n_deferred:
+            self._store_deferred()
         if self.count == 0:
             return None
         order, d2 = self.distances(inst)
@@ -229,10 +278,14 @@ class LabelCombinationKNN:
 
     # ----------------------------------------------------------------- growth
     def add_labels(self, n: int) -> None:
+        if self.n_deferred:
+            self._store_deferred()
         self.Y = np.hstack([self.Y, np.zeros((self.size, n), dtype=bool)])
 
     def add_features(self, n: int, dense_max_features: int | None = None) -> None:
         """Grow the feature space; a dense window that outgrows ``dense_max_features`` turns sparse."""
+        if self.n_deferred:
+            self._store_deferred()
         self.d += n
         if not self.dense:
             return
@@ -250,11 +303,14 @@ class LabelCombinationKNN:
             self.X = np.hstack([self.X, np.zeros((self.size, n))])
 
     def nbytes(self) -> int:
+        deferred = sum(i.nbytes + v.nbytes + y.nbytes for i, v, y in self.deferred)
         return (self.X.nbytes + self.e_slot.nbytes + self.e_idx.nbytes + self.e_val.nbytes + self.row_len.nbytes
-                + self.norm.nbytes + self.Y.nbytes + 100)  # fmt: skip
+                + self.norm.nbytes + self.Y.nbytes + deferred + 100)  # fmt: skip
 
     # ------------------------------------------------------------ persistence
     def get_state(self) -> dict[str, Any]:
+        if self.n_deferred:
+            self._store_deferred()
         live = slice(self.e0, self.e1)
         return {
             "k": self.k, "size": self.size, "d": self.d, "dense": self.dense, "X": self.X,
@@ -271,6 +327,7 @@ class LabelCombinationKNN:
         m.Y = np.asarray(s["Y"], dtype=bool)
         m.count, m.head = int(s["count"]), int(s["head"])
         m.norm = np.array(s["norm"], dtype=np.float64)
+        m.deferred, m.n_deferred = collections.deque(maxlen=m.size), 0
         if "e_slot" in s:
             m.e_slot = np.array(s["e_slot"], dtype=np.intp)
             m.e_idx = np.array(s["e_idx"], dtype=np.intp)
@@ -333,31 +390,33 @@ class BaggedLogistic:
         return p
 
     def learn(self, inst: Instance, y: np.ndarray, w: float, ks: np.ndarray, members: np.ndarray | None = None,
-              rows: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+              rows: np.ndarray | None = None, before: bool = True) -> np.ndarray | None:  # fmt: skip
         """One SGD step per member with weight ``w * ks[m]`` (or ``ks[m]`` repeated steps).
 
         ``members``: :meth:`member_proba` for ``inst`` with the current weights, when the caller
         already has it (a prediction just made), to save computing it again; ``rows``: likewise
         :meth:`gather` (the step updates it in place). Returns the probabilities before the update
-        (what :meth:`proba` gave).
+        (what :meth:`proba` gave), or None with ``before=False``.
         """
         if not ks.any():
-            return self.proba(inst, members)
+            return self.proba(inst, members) if before else None
         yf = y.astype(np.float64)
         if self.repeated:
-            before = self._step(inst, yf, w * (ks >= 1), members, rows)
+            p = self._step(inst, yf, w * (ks >= 1), members, rows, before)
             for t in range(2, int(ks.max()) + 1):
-                self._step(inst, yf, w * (ks >= t))
-            return before
-        return self._step(inst, yf, w * ks.astype(np.float64), members, rows)
+                self._step(inst, yf, w * (ks >= t), before=False)
+            return p
+        return self._step(inst, yf, w * ks.astype(np.float64), members, rows, before)
 
     def _step(self, inst: Instance, yf: np.ndarray, mw: np.ndarray, members: np.ndarray | None = None,
-              rows: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+              rows: np.ndarray | None = None, before: bool = True) -> np.ndarray | None:  # fmt: skip
         if rows is None:
             rows = self.gather(inst)  # once, for the logits and the update
         g = self.member_proba(inst, rows) if members is None else members.copy()
-        before = g.sum(axis=0)
-        before *= 1.0 / g.shape[0]
+        p = None
+        if before:
+            p = g.sum(axis=0)
+            p *= 1.0 / g.shape[0]
         g -= yf
         g *= mw[:, None]
         M, L = self.b.shape
@@ -369,7 +428,7 @@ class BaggedLogistic:
             self.W.reshape(inst.d, M * L)[inst.idx] = rows
         self.touched[inst.idx] = True
         self.b -= self.intercept_lr * g
-        return before
+        return p
 
     def add_labels(self, n: int) -> None:
         d, M, _ = self.W.shape

@@ -52,6 +52,13 @@ def alternate_decision(p_main: float, p_alt: float, n_alt: float, n_main: float,
     return None
 
 
+def _binary_entropy(p: float) -> float:
+    """Entropy in bits of a Bernoulli(``p``) for a scalar ``0 <= p <= 1``."""
+    if p <= 0.0 or p >= 1.0:
+        return 0.0
+    return -(p * math.log2(p) + (1.0 - p) * math.log2(1.0 - p))
+
+
 def combine_leaf_probabilities(probas: list[np.ndarray], losses: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """MLHAT's inverse-squared-Hamming combination of leaf predictions.
 
@@ -91,7 +98,7 @@ class _LeafModels:
     """
 
     __slots__ = ("weight", "knn", "lr", "loss_knn", "loss_lr", "paired", "settled", "f1", "entropy", "entropy_at",
-                 "entropy_size")  # fmt: skip
+                 "entropy_size", "entropy_of_total")  # fmt: skip
 
     def __init__(self, weight: float, knn: LabelCombinationKNN, lr: BaggedLogistic, loss_knn: float = 0.0,
                  loss_lr: float = 0.0, paired: list[float] | None = None, settled: bool = False,
@@ -107,6 +114,7 @@ class _LeafModels:
         self.entropy = 0.0  # cache of MLHAT.leaf_entropy, valid while the leaf's total is entropy_at
         self.entropy_at = -1.0
         self.entropy_size = -1
+        self.entropy_of_total = False  # whether the frequencies were relative to the total (the usual case)
 
 
 class MLHAT(HoeffdingTreeEngine):
@@ -154,7 +162,10 @@ class MLHAT(HoeffdingTreeEngine):
     are sparse, Hamming loss favours the model that predicts fewer of them, and a kNN that misses
     most relevant labels can beat regressions that find them (iHOMER's cluster units use it). A
     leaf that has seen nothing yet gives no prediction. See :mod:`streamml.trees.leaf_models` for
-    the vectorised models.
+    the vectorised models. Two shortcuts leave every answer as it was: a settled leaf's kNN stores
+    rows only when it is read again (:meth:`~streamml.trees.leaf_models.LabelCombinationKNN.defer`),
+    and a leaf's entropy is recomputed only when it may have crossed ``entropy_th`` since it was
+    last computed (a bound on how far the frequencies can have moved).
 
     **Combining leaves.** Every node keeps a running (weighted) Hamming loss of its own predictions:
     the prediction of the leaf its subtree sends the instance to, made before learning it. A leaf's
@@ -564,14 +575,36 @@ class MLHAT(HoeffdingTreeEngine):
             m.entropy = float(unit_binary_entropy(st[1:] / top).sum()) if top > 0 else 0.0
             m.entropy_at = float(st[0])
             m.entropy_size = st.shape[0]
+            m.entropy_of_total = bool(top == st[0])
         return m.entropy
+
+    def _entropy_below(self, leaf: Leaf) -> bool:
+        """``leaf_entropy(leaf) < entropy_th``, recomputing the entropy only when the answer may have changed.
+
+        Between totals ``T0`` (when the entropy was last computed, relative to the total) and ``T``,
+        every count grew by at most ``T - T0``, so every frequency moved by at most
+        ``(T - T0) / T``, its binary entropy by at most ``h((T - T0) / T)`` (``|h(a) - h(b)| <=
+        h(|a - b|)`` while ``|a - b| <= 1/2``), and the sum over the leaf's classes by at most that
+        many times as much. Recomputing costs a pass over every label for every prediction.
+        """
+        m, st = leaf.model, leaf.stats
+        total = float(st[0])
+        if m.entropy_of_total and m.entropy_size == st.shape[0] and total > 0.0:
+            moved = (total - m.entropy_at) / total
+            if 0.0 <= moved <= 0.5:
+                bound = (st.shape[0] - 1) * _binary_entropy(moved) + 1e-9  # (and rounding)
+                if m.entropy - bound >= self.entropy_th:
+                    return False
+                if m.entropy + bound < self.entropy_th:
+                    return True
+        return self.leaf_entropy(leaf) < self.entropy_th
 
     def leaf_model_kind(self, leaf: Leaf) -> str:
         """Which model the leaf predicts with: ``"none"``, ``"majority"``, ``"knn"`` or ``"bagging"``."""
         if len(leaf.labelsets) <= 1:
             return "majority" if leaf.labelsets else "none"
         m = leaf.model
-        if m.weight < self.cardinality_th or self.leaf_entropy(leaf) < self.entropy_th:
+        if m.weight < self.cardinality_th or self._entropy_below(leaf):
             return "knn"
         if self.leaf_selection == "loss" and not m.settled:
             lr_worse = m.f1.micro_f1_b < m.f1.micro_f1_a if m.f1 is not None else m.loss_lr > m.loss_knn
@@ -757,8 +790,12 @@ class MLHAT(HoeffdingTreeEngine):
                 if self.selection_delta is not None and y.shape[0]:
                     self._settle(models, (e_lr - e_knn) / y.shape[0], w)
         else:
-            models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)), self._cache.get(("rows", n)))
-        models.knn.learn(inst, y)
+            models.lr.learn(inst, y, w, self._poisson(self.n_models), self._cache.get(("lr", n)), self._cache.get(("rows", n)),
+                            before=False)
+        if models.settled:  # its kNN is seldom read again: store the row only if it is
+            models.knn.defer(inst, y)
+        else:
+            models.knn.learn(inst, y)
         if self._update_leaf(leaf, x, y, rows, w):
             if len(leaf.labelsets) <= 1 or (self.max_depth is not None and leaf.depth >= self.max_depth):
                 return
