@@ -662,7 +662,10 @@ def test_settled_mlhat_leaves_defer_their_knn_rows_with_identical_predictions():
 # ------------------------------------------------------------ leaf entropy check
 def test_binary_entropy_moves_by_at_most_the_entropy_of_the_step():
     # the bound behind MLHAT._entropy_below: |h(a) - h(b)| <= h(|a - b|) for |a - b| <= 1/2
-    from streamml.trees.mlhat import _binary_entropy
+    from streamml.trees.criteria import unit_binary_entropy
+
+    def _binary_entropy(p: float) -> float:
+        return float(unit_binary_entropy(p))
 
     grid = np.linspace(0.0, 1.0, 401)
     for a in grid:

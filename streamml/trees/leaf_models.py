@@ -140,7 +140,7 @@ class LabelCombinationKNN:
         self.Y = np.zeros((window, n_labels), dtype=bool)
         self.count = 0  # instances stored (<= window)
         self.head = 0  # slot of the next write (= the oldest when full)
-        self.deferred: collections.deque = collections.deque(maxlen=window)  # (indices, values, labels)
+        self.deferred: collections.deque = collections.deque(maxlen=window)  # rows for _store
         self.n_deferred = 0  # rows deferred since the last store (may exceed what the deque keeps)
 
     # --------------------------------------------------------------- learning
@@ -151,20 +151,17 @@ class LabelCombinationKNN:
             # the layout follows the data: sparse rows are cheaper to compare in the sparse layout
             self.dense = False
             self.X = np.zeros((0, 0))
-        self._store(inst.dense if self.dense else None, inst.idx, inst.vals, y)
+        self._store(*((inst.dense,) if self.dense else (inst.idx, inst.vals)), y)
 
     def defer(self, inst: Instance, y: np.ndarray) -> None:
         """:meth:`learn`, done when the window is next read (see the module docstring)."""
         if self.count == 0 and not self.n_deferred:
             self.learn(inst, y)  # the first row also chooses the layout
             return
-        idx, vals = inst.idx, inst.vals
         # the row is read later: keep copies of arrays the caller may still change
-        if idx.flags.writeable:
-            idx = idx.copy()
-        if vals.flags.writeable:
-            vals = vals.copy()
-        self.deferred.append((idx, vals, y.copy() if y.flags.writeable else y))
+        row = (inst.dense,) if self.dense else (inst.idx, inst.vals)
+        row = tuple(a.copy() if a.flags.writeable else a for a in (*row, y))
+        self.deferred.append(row)
         self.n_deferred += 1
 
     def _store_deferred(self) -> None:
@@ -177,20 +174,17 @@ class LabelCombinationKNN:
             self.count = 0
             if not self.dense:
                 self._empty_queue()
-        for idx, vals, y in rows:
-            dense = None
-            if self.dense:
-                dense = np.zeros(self.d)
-                dense[idx] = vals
-            self._store(dense, idx, vals, y)
+        for row in rows:
+            self._store(*row)
 
-    def _store(self, dense: np.ndarray | None, idx: np.ndarray, vals: np.ndarray, y: np.ndarray) -> None:
+    def _store(self, *row: np.ndarray) -> None:
+        """Write ``(dense row, labels)`` or ``(indices, values, labels)``, as the layout keeps rows."""
         s = self.head
         if self.dense:
-            self.X[s] = dense
+            self.X[s] = row[0]
         else:
-            self._push(s, idx, vals)
-        self.Y[s] = y
+            self._push(s, row[0], row[1])
+        self.Y[s] = row[-1]
         self.head = (s + 1) % self.size
         if self.count < self.size:
             self.count += 1
@@ -303,7 +297,7 @@ class LabelCombinationKNN:
             self.X = np.hstack([self.X, np.zeros((self.size, n))])
 
     def nbytes(self) -> int:
-        deferred = sum(i.nbytes + v.nbytes + y.nbytes for i, v, y in self.deferred)
+        deferred = sum(a.nbytes for row in self.deferred for a in row)
         return (self.X.nbytes + self.e_slot.nbytes + self.e_idx.nbytes + self.e_val.nbytes + self.row_len.nbytes
                 + self.norm.nbytes + self.Y.nbytes + deferred + 100)  # fmt: skip
 

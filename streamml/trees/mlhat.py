@@ -52,13 +52,6 @@ def alternate_decision(p_main: float, p_alt: float, n_alt: float, n_main: float,
     return None
 
 
-def _binary_entropy(p: float) -> float:
-    """Entropy in bits of a Bernoulli(``p``) for a scalar ``0 <= p <= 1``."""
-    if p <= 0.0 or p >= 1.0:
-        return 0.0
-    return -(p * math.log2(p) + (1.0 - p) * math.log2(1.0 - p))
-
-
 def combine_leaf_probabilities(probas: list[np.ndarray], losses: list[float]) -> tuple[np.ndarray, np.ndarray]:
     """MLHAT's inverse-squared-Hamming combination of leaf predictions.
 
@@ -592,7 +585,7 @@ class MLHAT(HoeffdingTreeEngine):
         if m.entropy_of_total and m.entropy_size == st.shape[0] and total > 0.0:
             moved = (total - m.entropy_at) / total
             if 0.0 <= moved <= 0.5:
-                bound = (st.shape[0] - 1) * _binary_entropy(moved) + 1e-9  # (and rounding)
+                bound = (st.shape[0] - 1) * float(unit_binary_entropy(moved)) + 1e-9  # (and rounding)
                 if m.entropy - bound >= self.entropy_th:
                     return False
                 if m.entropy + bound < self.entropy_th:
