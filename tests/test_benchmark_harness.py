@@ -214,3 +214,18 @@ def test_every_suite_names_models_that_build_and_datasets_that_resolve(shared_da
             assert dataset == "yeast" or datasets.find(dataset) is not None, (name, dataset)
     # the hold-out suite shares no dataset with the suite whose targets it checks
     assert not set(SUITES["ihomer-holdout"].datasets) & set(SUITES["ihomer"].datasets)
+
+
+def test_a_held_out_drift_run_writes_its_own_section_and_figure(tmp_path):
+    import ihomer_drift
+
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Benchmark results\n\n<!-- begin ihomer-drift -->\nthe main run\n<!-- end ihomer-drift -->\n")
+    png = tmp_path / "curves.png"
+    ihomer_drift.main(["--held-out", "--seeds", "10", "--n", "600", "--window", "100", "--post", "200",
+                       "--models", "mlhat", "--out", str(out), "--png", str(png)])
+    text = out.read_text()
+    assert "<!-- begin ihomer-drift -->\nthe main run\n<!-- end ihomer-drift -->" in text  # left alone
+    assert "<!-- begin ihomer-drift-heldout -->" in text
+    assert "## iHOMER drift recovery (held-out seeds)" in text and "seeds [10]" in text
+    assert png.exists()
