@@ -69,6 +69,8 @@ def test_ihomer_cost_breakdown_accounts_for_the_run_and_leaves_the_model_as_it_w
     assert sum(parts[k] for k, _ in ihomer_cost.PARTS) == pytest.approx(parts["total"])
     assert calls["unit learn: active"] >= 1.0  # the root trains on every instance
     assert calls["unit learn: warm start"] > 0  # the bootstrap candidate's units were replayed
+    # every active learn call trains at least one and at most all 6 labels (or meta-labels)
+    assert calls["unit learn: active"] <= calls["label slots: active"] <= 6 * calls["unit learn: active"]
 
     # the instrumented run learns exactly what a plain one does: same unit learns per instance
     model = registry.make(spec)
@@ -180,11 +182,14 @@ def test_cost_report_gives_the_median_paired_ratio_and_its_range():
 
     parts = {k: 1.0 for k, _ in ihomer_cost.PARTS}
     parts["total"] = float(len(ihomer_cost.PARTS))
-    row = {"dataset": "d", "n": 10, "mlhat": 1.0, "ihomer": 1.1, "ratios": [1.3, 0.9, 1.05], "parts": parts, "calls": {}}
+    row = {"dataset": "d", "n": 10, "n_labels": 50, "mlhat": 1.0, "ihomer": 1.1, "ratios": [1.3, 0.9, 1.05],
+           "late_ratios": [0.8, 0.7, 1.2], "parts": parts, "calls": {"label slots: active": 12.4}}
     table = [line for line in ihomer_cost.report([row], "cmd", 3).splitlines() if line.startswith("| d |")]
     cells = [c.strip() for c in table[0].strip("|").split("|")]
     # the median of the runs' own ratios (not the ratio of the medians, 1.10) and the runs' spread
     assert cells[4] == "**1.05**" and cells[5] == "0.90–1.30"
+    assert cells[6] == "0.80" and cells[7] == "0.70–1.20"  # the second halves', paired the same way
+    assert cells[8] == "12 / 50"
 
 
 def test_recorded_commands_paste_into_a_shell_as_they_were_run():
