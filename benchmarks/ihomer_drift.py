@@ -155,6 +155,11 @@ def sign_test(wins: int, losses: int) -> float:
     return float(binomtest(wins, wins + losses).pvalue) if wins + losses else 1.0
 
 
+def format_p(p: float) -> str:
+    """A p-value to three decimals, or ``< 0.001`` (a rounded 0.000 reads as impossible, not as small)."""
+    return "< 0.001" if p < 0.0005 else f"{p:.3f}"
+
+
 #: The measures compared seed by seed: (key in :func:`recovery`'s result, label, +1 if larger is better).
 PAIRED = (("rec90", "rec90", -1), ("rec95", "rec95", -1), ("loss", "shortfall", -1), ("post", "post", +1),
           ("micro_f1", "whole-stream micro-F1", +1), ("subset_accuracy", "whole-stream subset acc", +1))
@@ -298,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             if m == args.peer:
                 continue
             for label, a, b in paired(rows, table[args.peer], args.n - drift):
-                lines.append(f"| `{m}` | {label} | {a[0]} | {a[1]} | {a[2]} | {b:.3f} |")
+                lines.append(f"| `{m}` | {label} | {a[0]} | {a[1]} | {a[2]} | {format_p(b)} |")
     ev = table.get("ihomer", [])
     if ev:
         after = {r["seed"]: ", ".join(f"{e['n']} {e['kind']}" for e in r["events"] if e["n"] > drift)[:400] for r in ev}

@@ -121,6 +121,9 @@ def test_drift_seed_by_seed_comparison_and_sign_test():
     assert ihomer_drift.sign_test(5, 5) == 1.0
     assert abs(ihomer_drift.sign_test(8, 2) - 2 * (1 + 10 + 45) / 1024) < 1e-12  # P(X <= 2), X ~ Bin(10, 1/2), twice
     assert ihomer_drift.sign_test(2, 8) == ihomer_drift.sign_test(8, 2)
+    assert ihomer_drift.format_p(ihomer_drift.sign_test(25, 5)) == "< 0.001"  # 0.0003: not printed as 0.000
+    assert ihomer_drift.format_p(ihomer_drift.sign_test(8, 2)) == "0.109"
+    assert ihomer_drift.format_p(0.0005) == "0.001"
     ours = [{"seed": 0, "rec90": 50, "rec95": None, "loss": 0.01, "post": 0.5, "micro_f1": 0.4, "subset_accuracy": 0.1},
             {"seed": 1, "rec90": 300, "rec95": 400, "loss": 0.02, "post": 0.4, "micro_f1": 0.3, "subset_accuracy": 0.2},
             {"seed": 2, "rec90": 100, "rec95": 100, "loss": 0.03, "post": 0.3, "micro_f1": 0.2, "subset_accuracy": 0.2}]
