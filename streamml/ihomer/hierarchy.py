@@ -46,7 +46,18 @@ __all__ = ["Unit", "Position", "build_positions", "leaf_clusters", "predict_stru
 
 
 class Unit:
-    """One learner of the hierarchy, with its targets, label frequencies and local drift state."""
+    """One learner of the hierarchy, with its targets, label frequencies and local drift state.
+
+    A meta unit's targets are its children's meta-labels; a leaf unit's, its cluster's labels. A unit
+    below the root trains only where some label of its own is relevant:
+
+    >>> y = np.array([False, True, False, False, True])
+    >>> Unit("meta", [[0, 1], [2, 3]], True, None, 0, None).targets(y).tolist()
+    [True, False]
+    >>> leaf = Unit("leaf", [[2, 3]], False, None, 1, None)
+    >>> leaf.targets(y).tolist(), leaf.trains_on(y)
+    ([False, False], False)
+    """
 
     def __init__(self, kind: str, groups: list[list[int]], always: bool, learner: MultiLabelLearner, uid: int,
                  adwin_delta: float | None) -> None:
@@ -202,7 +213,11 @@ def _frontier(tree: Any, branching: int) -> list[Any]:
 
 
 def leaf_clusters(tree: Any) -> list[list[int]]:
-    """The leaf clusters of a clustering tree (nested ``(labels, children)``), left to right."""
+    """The leaf clusters of a clustering tree (nested ``(labels, children)``), left to right.
+
+    >>> leaf_clusters(([0, 1, 2, 3], [([0, 1], []), ([2, 3], [([2], []), ([3], [])])]))
+    [[0, 1], [2], [3]]
+    """
     if not tree[1]:
         return [tree[0]]
     return [c for child in tree[1] for c in leaf_clusters(child)]
@@ -211,7 +226,22 @@ def leaf_clusters(tree: Any) -> list[list[int]]:
 def build_positions(tree: Any, flat: bool, branching: int, get_unit: Callable[[str, list[list[int]], bool], Unit]) -> Position:
     """The hierarchy for the clustering tree ``tree`` (nested ``(labels, children)``).
 
-    ``get_unit(kind, groups, always)`` returns the unit of that key (reused or new).
+    ``get_unit(kind, groups, always)`` returns the unit of that key (reused or new). A unit's key
+    is its kind, label groups and whether it trains on every instance, so two hierarchies that ask
+    for the same key get the same unit (here no learner is attached: the units only hold targets):
+
+    >>> pool = {}
+    >>> def get_unit(kind, groups, always):
+    ...     key = unit_key(kind, groups, always)
+    ...     return pool.setdefault(key, Unit(kind, groups, always, None, len(pool), None))
+    >>> tree = ([0, 1, 2, 3], [([0, 1], []), ([2, 3], [])])
+    >>> root = build_positions(tree, flat=False, branching=64, get_unit=get_unit)
+    >>> [(u.uid, u.kind, u.groups, u.always) for u in root.units()]
+    [(0, 'meta', [[0, 1], [2, 3]], True), (1, 'leaf', [[0, 1]], False), (2, 'leaf', [[2, 3]], False)]
+    >>> build_positions(tree, flat=False, branching=64, get_unit=get_unit).unit is root.unit  # shared
+    True
+    >>> [(u.kind, u.groups, u.always) for u in build_positions(tree, True, 64, get_unit).units()]
+    [('leaf', [[0, 1]], True), ('leaf', [[2, 3]], True)]
     """
     if flat:
         clusters = [c for c in leaf_clusters(tree) if c]
@@ -237,7 +267,21 @@ def predict_structure(root: Position, x: Row, n_labels: int, unit_pred: Callable
                       consistent: bool = False, root_routed: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Prediction and probabilities of a hierarchy over ``n_labels`` labels (see the module docstring).
 
-    ``unit_pred(unit)`` gives a unit's ``(pred, proba)`` for ``x`` (the caller caches it).
+    ``unit_pred(unit)`` gives a unit's ``(pred, proba)`` for ``x`` (the caller caches it). Here the
+    root predicts its first child's meta-label (0.8) and not its second (0.3), and the first leaf
+    predicts label 1 (0.9) and not label 0 (0.2): label 1's probability is 0.8 * 0.9 along its path,
+    and labels 2 and 3, whose leaf is not visited, get 0.3 times their frequency among the instances
+    that leaf trained on (none yet, so 0):
+
+    >>> pool = {}
+    >>> def get_unit(kind, groups, always):
+    ...     return pool.setdefault(unit_key(kind, groups, always), Unit(kind, groups, always, None, len(pool), None))
+    >>> root = build_positions(([0, 1, 2, 3], [([0, 1], []), ([2, 3], [])]), False, 64, get_unit)
+    >>> outputs = {0: (np.array([True, False]), np.array([0.8, 0.3])),
+    ...            1: (np.array([False, True]), np.array([0.2, 0.9]))}
+    >>> pred, proba = predict_structure(root, None, 4, lambda unit: outputs[unit.uid])
+    >>> pred.tolist(), proba.round(2).tolist()
+    ([False, True, False, False], [0.16, 0.72, 0.0, 0.0])
     """
     pred = np.zeros(n_labels, dtype=bool)
     proba = np.zeros(n_labels)
