@@ -63,6 +63,12 @@ class Instance:
 
     :meth:`of` reuses the reduction of the last read-only row (:func:`~streamml.schema.frozen_row`),
     so that the many units of a model that share one row reduce it once.
+
+    >>> inst = Instance(np.array([0.0, 2.0, np.nan, 1.0]), 4)
+    >>> inst.idx.tolist(), inst.vals.tolist(), inst.full, inst.dense.tolist()
+    ([1, 3], [2.0, 1.0], False, [0.0, 2.0, 0.0, 1.0])
+    >>> Instance(SparseRow(np.array([0, 5]), np.array([3.0, 1.0]), 6), 4).idx.tolist()  # beyond d: dropped
+    [0]
     """
 
     __slots__ = ("d", "idx", "vals", "full", "_dense")
@@ -124,7 +130,23 @@ def _sequential_sum(a: np.ndarray) -> float:
 
 
 class LabelCombinationKNN:
-    """Label-combination kNN over a sliding window (see the module docstring)."""
+    """Label-combination kNN over a sliding window (see the module docstring).
+
+    The query ``(0, 1)`` is at distance 1 from ``(0, 0)`` and ``sqrt(2)`` from ``(1, 0)``: with
+    ``k=2`` they vote with weights 1 and ``1/sqrt(2)``, so label 0 gets ``1 / (1 + 1/sqrt(2))``. A
+    stored copy of the query decides alone, and a full window forgets its oldest row:
+
+    >>> knn = LabelCombinationKNN(n_features=2, n_labels=2, k=2, window=3)
+    >>> for x, y in [([0.0, 0.0], [1, 0]), ([1.0, 0.0], [0, 1]), ([5.0, 5.0], [1, 1])]:
+    ...     knn.learn(Instance(np.array(x), 2), np.array(y, dtype=bool))
+    >>> knn.proba(Instance(np.array([0.0, 1.0]), 2)).round(4).tolist()
+    [0.5858, 0.4142]
+    >>> knn.proba(Instance(np.array([1.0, 0.0]), 2)).tolist()
+    [0.0, 1.0]
+    >>> knn.learn(Instance(np.array([9.0, 9.0]), 2), np.array([False, False]))  # evicts (0, 0)
+    >>> knn.proba(Instance(np.array([0.0, 1.0]), 2)).round(4).tolist()  # (1, 0) at sqrt(2), (5, 5) at sqrt(41)
+    [0.1809, 1.0]
+    """
 
     __slots__ = ("k", "size", "dense", "X", "e_slot", "e_idx", "e_val", "e0", "e1", "row_len", "norm", "Y",
                  "count", "head", "d", "deferred", "n_deferred")  # fmt: skip
@@ -338,7 +360,22 @@ class LabelCombinationKNN:
 
 
 class BaggedLogistic:
-    """Binary relevance over online bagging of SGD logistic regressions (see the module docstring)."""
+    """Binary relevance over online bagging of SGD logistic regressions (see the module docstring).
+
+    One step at ``x = (1, 0)``, label relevant, where member 0 draws a count of 1 and member 1 of 0:
+    member 0's gradient is ``sigmoid(0) - 1 = -0.5``, so its weight on feature 0 and its intercept
+    move by ``0.5 * 0.5`` each, and member 1 is untouched. ``learn`` returns the probability it had
+    before the step:
+
+    >>> lr = BaggedLogistic(n_features=2, n_labels=1, n_models=2, lr=0.5, intercept_lr=0.5)
+    >>> inst = Instance(np.array([1.0, 0.0]), 2)
+    >>> lr.learn(inst, np.array([True]), 1.0, np.array([1, 0])).tolist()
+    [0.5]
+    >>> lr.W[:, :, 0].tolist(), lr.b[:, 0].tolist()
+    ([[0.25, 0.0], [0.0, 0.0]], [0.25, 0.0])
+    >>> round(float(lr.proba(inst)[0]), 4)  # the mean of sigmoid(0.5) and sigmoid(0)
+    0.5612
+    """
 
     __slots__ = ("W", "b", "touched", "lr", "intercept_lr", "repeated")
 
