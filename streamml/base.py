@@ -62,7 +62,33 @@ def iter_rows(X) -> Iterable[Row]:
 
 
 class MultiLabelLearner(river_base.MultiLabelClassifier):
-    """Base class of streamml's multi-label learners (see the module docstring)."""
+    """Base class of streamml's multi-label learners (see the module docstring).
+
+    A learner implements the row methods; the dict API, the growing spaces and the batch methods
+    come with the base class. A learner that predicts each label's rate so far:
+
+    >>> class LabelRates(MultiLabelLearner):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.counts, self.n = np.zeros(0), 0.0
+    ...     def _on_new_labels(self, old, new):  # a new label starts at rate 0
+    ...         self.counts = np.concatenate([self.counts, np.zeros(new - old)])
+    ...     def _learn_row(self, x, y, w):
+    ...         self.counts += w * y
+    ...         self.n += w
+    ...     def _predict_proba_row(self, x):
+    ...         return self.counts / max(self.n, 1.0)
+    >>> model = LabelRates()
+    >>> for x, y in [({"a": 1.0}, {"sport": True, "news": False}), ({"a": 0.0}, {"sport": True, "news": True}),
+    ...              ({"b": 2.0}, {"sport": False, "news": False})]:
+    ...     model.learn_one(x, y)
+    >>> model.labels_, model.feature_names_
+    (['sport', 'news'], ['a', 'b'])
+    >>> model.predict_one({"a": 1.0})
+    {'sport': True, 'news': False}
+    >>> model.predict_proba_row(np.array([1.0, 0.0])).round(3).tolist()
+    [0.667, 0.333]
+    """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
