@@ -183,7 +183,7 @@ def report(results: list[dict[str, Any]], command: str, repeat: int) -> str:
         "with their range), then `ihomer` once more with each unit call and phase timed "
         "(`benchmarks/ihomer_cost.py` says how). Microseconds per instance; *calls* is unit calls per "
         "instance. *Second half*: the same paired time ratio over the second half of the stream alone "
-        "(the models still learn the first half, untimed), where iHOMER has made most of its early "
+        "(the models still learn the first half, untimed), by when iHOMER has made most of its "
         "restructures. *Label slots*: the targets the active units' learn calls train, per instance (a meta "
         "unit's meta-labels, a leaf unit's labels), next to `mlhat`'s, which trains every label on every instance.",
         "",
