@@ -73,16 +73,14 @@ def _rows(name: str, limit: int | None) -> tuple[Any, list]:
 def _test_then_train(model: Any, rows: list) -> tuple[float, float]:
     """Seconds to predict, then learn, every row; and the seconds the second half of the rows took."""
     half = len(rows) // 2
-    t = time.perf_counter()
-    for x, y in rows[:half]:
-        model.predict_row(x)
-        model.learn_row(x, y)
-    t_half = time.perf_counter()
-    for x, y in rows[half:]:
-        model.predict_row(x)
-        model.learn_row(x, y)
-    end = time.perf_counter()
-    return end - t, end - t_half
+    seconds = []
+    for part in (rows[:half], rows[half:]):
+        t = time.perf_counter()
+        for x, y in part:
+            model.predict_row(x)
+            model.learn_row(x, y)
+        seconds.append(time.perf_counter() - t)
+    return seconds[0] + seconds[1], seconds[1]
 
 
 def _plain(spec: str, schema: Any, rows: list) -> tuple[float, float]:

@@ -444,10 +444,7 @@ class BaggedLogistic:
         if rows is None:
             rows = self.gather(inst)  # once, for the logits and the update
         g = self.member_proba(inst, rows) if members is None else members.copy()
-        p = None
-        if before:
-            p = g.sum(axis=0)
-            p *= 1.0 / g.shape[0]
+        p = self.proba(inst, g) if before else None
         g -= yf
         g *= mw[:, None]
         M, L = self.b.shape
