@@ -376,12 +376,13 @@ def test_cluster_units_get_the_cluster_learner_and_the_others_the_node_learner()
     assert type(only._cluster_template) is MLHT and only._cluster_template.grace_period == 50
 
 
-def test_defaults_bootstrap_and_no_second_drift_layer_over_mlhat():
+def test_defaults_earned_switches_on_micro_f1_and_no_second_drift_layer_over_mlhat():
     from streamml.ihomer.model import has_own_drift
     from streamml.trees.mlhat import MLHAT
 
     model = IHOMER()
-    assert model.bootstrap is True
+    assert model.bootstrap is False and model.switch_criterion == "micro_f1"
+    assert model._switch_on_f1()
     assert has_own_drift(MLHAT()) and not has_own_drift(MLHT())
     assert model._local_drift is False  # MLHAT units: MLHAT's own ADWINs only
     assert IHOMER(node_learner=MLHT())._local_drift is True
@@ -534,7 +535,7 @@ def test_decision_must_be_known():
 
 
 def test_rejections_back_off_the_next_candidate_and_a_trial_blocks_new_ones():
-    model, stream = _trained(n=1200)
+    model, stream = _trained(n=1200, switch_criterion="auto")  # judged on Hamming loss (the stats set below)
     rows = list(MultiLabelDriftStream(n_instances=3000, n_features=6, n_labels=6, n_groups=2, seed=8))
     built = []
     model._start_candidate = lambda: built.append(model._n)  # type: ignore[method-assign]
@@ -578,7 +579,7 @@ def test_rejections_back_off_the_next_candidate_and_a_trial_blocks_new_ones():
 
 
 def test_after_a_global_drift_candidates_are_judged_on_micro_f1_until_a_switch():
-    model, stream = _trained(n=1200)
+    model, stream = _trained(n=1200, switch_criterion="auto")
     rows = list(MultiLabelDriftStream(n_instances=200, n_features=6, n_labels=6, n_groups=2, seed=8))
 
     class Signal:  # an ADWIN that has just seen the meta-label error rise

@@ -17,7 +17,12 @@ def _ihomer(**params):
 
 
 def _ihomer_flat(**params):
+    # A comparison baseline for the clusters' learners: it adopts its first partition at once (the
+    # bootstrap switch, with the single root kept on trial) instead of starting from the single root,
+    # which it would otherwise be on every stream where no flat partition earns a switch.
     params.setdefault("flat", True)
+    params.setdefault("bootstrap", True)
+    params.setdefault("switch_criterion", "auto")
     return IHOMER(**params)
 
 
@@ -31,5 +36,6 @@ def register_all(register) -> None:
     register(
         "ihomer-flat",
         _ihomer_flat,
-        "iHOMER's flat mode: one MLHAT per online label cluster, predictions joined (comparison baseline)",
+        "iHOMER's flat mode: one MLHAT per online label cluster, predictions joined (comparison baseline; "
+        "adopts its first partition at once: bootstrap=True, switch_criterion='auto')",
     )

@@ -395,17 +395,18 @@ class IHOMER(MultiLabelLearner):
     global_drift, global_delta
         The ADWIN on the meta-label error (and its ``delta``).
     bootstrap
-        Let a candidate built within the first ``buffer_size`` instances replace the active
-        hierarchy at once (default; see "Bootstrap" above); ``False``: every switch must be earned.
+        ``False`` (default): every switch is earned, the first included, starting from the single
+        root. ``True``: a candidate built within the first ``buffer_size`` instances replaces the
+        active hierarchy at once (see "Bootstrap" above; the default until 2026-11-27, with
+        ``switch_criterion="auto"``).
     fallback
-        Keep the hierarchy a bootstrap switch replaced on trial, judged on micro-F1, and let it take
-        back over if it earns the switch (default; see "Fallback" above).
+        After a bootstrap switch, keep the hierarchy it replaced on trial, judged on micro-F1, and
+        let it take back over if it earns the switch (see "Fallback" above; no effect without
+        ``bootstrap``).
     switch_criterion
-        What a candidate hierarchy must beat the active one on: ``"auto"`` (default) Hamming loss,
-        and micro-F1 from a global drift to the next switch (see "Restructuring without a cliff");
-        ``"hamming"`` or ``"micro_f1"`` always. With ``bootstrap=False`` and ``"micro_f1"`` every
-        hierarchy earns its place on micro-F1, starting from the single root (``benchmarks/RESULTS.md``,
-        section ``suite:ihomer``, has this variant's figures).
+        What a candidate hierarchy must beat the active one on: ``"micro_f1"`` (default) always;
+        ``"hamming"`` always; or ``"auto"``, Hamming loss except from a global drift to the next
+        switch, when it is micro-F1 (see "Restructuring without a cliff").
     consistent
         A unit reached because some label under it is predicted relevant predicts at least one
         child (meta unit) or label (leaf unit): its most probable one when it predicts none. The root
@@ -444,13 +445,13 @@ class IHOMER(MultiLabelLearner):
         local_delta: float = 0.002,
         global_drift: bool = True,
         global_delta: float = 0.002,
-        bootstrap: bool = True,
+        bootstrap: bool = False,
         fallback: bool = True,
         consistent: bool = True,
         cardinality_factor: float = 2.0,
         decision: str = "auto",
         decision_fading: float = 0.999,
-        switch_criterion: str = "auto",
+        switch_criterion: str = "micro_f1",
     ) -> None:
         super().__init__()
         self.node_learner = node_learner

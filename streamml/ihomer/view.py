@@ -8,19 +8,19 @@
 >>> for x, y in stream:
 ...     model.learn_row(x, y)
 >>> print(render_text(model, max_events=3))  # doctest: +NORMALIZE_WHITESPACE
-iHOMER at instance 600: 2 clusters, 4 units, the fallback with 1 cluster
-meta u1 (always) trained 600: 2 meta-labels
-├── leaf u2 trained 246: y1, y2, y4
-└── leaf u3 trained 269: y0, y3, y5
+iHOMER at instance 600: 1 cluster, 4 units, a candidate with 2 clusters
+leaf u0 (always) trained 600: y0, y1, y2, y3, y4, y5
 candidate:
-  leaf u0 (always) trained 600: y0, y1, y2, y3, y4, y5
-events: candidate 2, split 1, switch 1
+  meta u1 (always) trained 600: 2 meta-labels
+  ├── leaf u2 trained 246: y1, y2, y4
+  └── leaf u3 trained 269: y0, y3, y5
+events: candidate 1, split 1
+  @    100 split -> {y1, y2, y4} | {y0, y3, y5}
   @    200 candidate (2 clusters)
-  @    200 switch (2 clusters, bootstrap)
-  @    200 candidate (1 cluster, fallback)
 
-The hierarchy of two clusters predicts since its bootstrap switch at instance 200; the single root it
-replaced is still on trial (the fallback; ``fallback=False`` turns it off).
+The single root still predicts: the hierarchy of two clusters built at instance 200 is on trial as
+the candidate, trained and scored alongside it, until it earns the switch or is rejected
+(``bootstrap=True`` would have adopted it at once).
 """
 
 from __future__ import annotations
