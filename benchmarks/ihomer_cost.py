@@ -21,8 +21,8 @@ would have if the active hierarchy's unit calls were all it did (no candidates, 
 clustering or routing): their share of the timed run times the plain (median) ratio (:func:`floor_ratio`).
 Where it is near or above 1, no saving outside the units can make iHOMER faster than MLHAT; only
 cheaper or fewer unit calls can. The plain runs also time the second half of each stream, paired
-the same way: most of iHOMER's restructures (the bootstrap, its fallback trial, the candidates that
-the back-off has not yet spaced out) fall in the first half, so the second half's ratio is nearer
+the same way: most of iHOMER's restructures (the first candidates, which the back-off has not yet
+spaced out, and the warm starts they pay) fall in the first half, so the second half's ratio is nearer
 what iHOMER costs once its structure has settled. *Label slots* counts the targets that the active
 units' learn calls train per instance (a meta unit's meta-labels, a leaf unit's labels); MLHAT trains
 every label on every instance. Fewer slots in more calls is the hierarchy's trade: it pays where a

@@ -389,6 +389,27 @@ def test_defaults_earned_switches_on_micro_f1_and_no_second_drift_layer_over_mlh
     assert IHOMER(local_drift=True)._local_drift is True
 
 
+def test_by_default_the_single_root_predicts_until_a_hierarchy_earns_its_switch_on_micro_f1():
+    # groups of 12 labels of which an instance has about 4 (the drift benchmark's clustered stream)
+    stream = MultiLabelDriftStream(n_instances=900, n_features=20, n_labels=36, n_groups=3, label_cardinality=4.0,
+                                   group_label_rate=0.5, strength=4.0, seed=0)
+    model = IHOMER().bind(stream.schema)
+    clusters_predicting = []
+    for x, y in stream:
+        model.predict_row(x)
+        model.learn_row(x, y)
+        clusters_predicting.append(len(model.active_partition()))
+    switches = [e for e in model.events if e["kind"] == "switch"]
+    assert len(switches) == 1 and not switches[0].get("bootstrap")
+    switch = switches[0]
+    assert switch["criterion"] == "micro_f1" and switch["gain"] > switch["bound"] > 0
+    assert switch["after"] >= model.min_switch  # scored beside the single root first
+    at = switch["n"]
+    assert set(clusters_predicting[: at - 1]) == {1} and clusters_predicting[-1] == 3
+    planted = sorted(sorted(map(int, g)) for g in stream.concept_at(0).groups)
+    assert sorted(model.active_partition()) == planted
+
+
 def test_without_bootstrap_the_single_root_predicts_until_a_switch_is_earned():
     model, stream = _trained(n=600, bootstrap=False)
     if not any(e["kind"] == "switch" for e in model.events):
