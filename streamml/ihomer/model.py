@@ -201,15 +201,15 @@ measured when the deviation was made, with the settings of that day, and are kep
   on rcv1subset1-500f (below). Adopted at once instead (``bootstrap=True, fallback=False``), it
   trades micro-F1 for subset accuracy on Birds and loses on Corel5k (0.3894 against the single
   root's 0.3914) and Bibtex (0.3403): there the earned rule keeps it out. On the drift benchmark's
-  clustered stream a hierarchy earns its switch within the first 600
-  instances (seeds 0 to 4) and then loses to that one MLHAT over the whole stream (micro-F1 0.3815
-  against 0.4197, section ``ihomer-drift-clustered``): the drift changes which labels co-occur, not
-  each label's link to the features, so one regression per label keeps its knowledge while the
-  units, which learn each label given its cluster's meta-label, must be rebuilt. The settings
-  have a weak spot: one MLHAT with all of them over all labels collapses on rcv1subset1-500f
-  (micro-F1 0.1924 against MLHAT's 0.4120, section ``suite:ihomer-holdout``), as its leaves settle, on Hamming loss, on regressions that predict
-  almost nothing; iHOMER's single root starts to collapse too, and a hierarchy of cluster units
-  earns its switch at instance 600 (0.4220).
+  clustered stream a hierarchy earns its switch within the first 600 instances (seeds 0 to 4) and
+  then loses to that one MLHAT over the whole stream (micro-F1 0.3815 against 0.4197, section
+  ``ihomer-drift-clustered``): the drift changes which labels co-occur, not each label's link to
+  the features, so one regression per label keeps its knowledge while the units, which learn each
+  label given its cluster's meta-label, must be rebuilt. The settings have a weak spot: one MLHAT
+  with all of them over all labels collapses on rcv1subset1-500f (micro-F1 0.1924 against MLHAT's
+  0.4120, section ``suite:ihomer-holdout``), as its leaves settle, on Hamming loss, on regressions
+  that predict almost nothing; iHOMER's single root starts to collapse too, and a hierarchy of
+  cluster units earns its switch at instance 600 (0.4220).
 * **The cluster units choose their leaf models on micro-F1** (``cluster_learner``; ours). A unit
   over a leaf cluster below the root trains only on the instances where some label of its cluster
   is relevant, and its job is to say which. MLHAT chooses between a leaf's kNN and its regressions
