@@ -54,6 +54,30 @@ def test_clustering_follows_the_generator_groups():
     assert odac.partition() == expected
 
 
+def test_a_label_never_relevant_by_the_first_split_is_placed_when_it_first_is():
+    # labels 8 and 9 are declared but not relevant until after the first split: they carry no
+    # co-occurrence evidence then, so they wait, and each joins the group it first fires with
+    rng = np.random.default_rng(2)
+    odac = JaccardODAC(n_min=100, min_cluster_size=2, window=1000)
+    odac.add_labels(10)
+    a, b = [0, 2, 4, 6], [1, 3, 5, 7]
+    for y in _planted(rng, 1000, [a, b], 10):
+        odac.update(np.flatnonzero(y))
+    split = next(e for e in odac.events if e["kind"] == "split")
+    assert sorted(split["into"]) == [a, b] and 8 not in split["labels"] and 9 not in split["labels"]
+    assert sorted(odac.pending) == [8, 9]
+    assert sorted(lab for c in odac.partition() for lab in c) == list(range(8))
+    placed, _ = odac.update(np.array([1, 3, 9]))
+    assert [(lab, odac.labels_of(c)) for lab, c in placed] == [(9, sorted(b + [9]))]
+    placed, _ = odac.update(np.array([0, 8]))
+    assert [(lab, odac.labels_of(c)) for lab, c in placed] == [(8, sorted(a + [8]))]
+    assert odac.pending == [] and odac.partition() == [sorted(a + [8]), sorted(b + [9])]
+    # persisted with the state
+    copy = JaccardODAC(n_min=100, min_cluster_size=2, window=1000)
+    copy.set_state(odac.get_state())
+    assert np.array_equal(copy._ever, odac._ever) and copy._ever.all()
+
+
 def test_pair_updates_touch_only_the_k_by_k_block():
     L = 3000
     stats = PairStats(epoch=10_000)
@@ -294,6 +318,28 @@ def test_a_new_label_joins_the_partition_without_a_restart():
     # the units that were there keep their learners (no restart)
     assert set(uids) & {u.uid for u in model.hierarchy.units()}
     assert model.owner(6) is not None
+
+
+@pytest.mark.parametrize("bootstrap", [False, True])  # the single root active at 1,500, or a hierarchy
+def test_a_declared_label_first_relevant_after_the_split_joins_its_group_and_no_unit_holds_it_twice(bootstrap):
+    # label 6 is declared from the start (the single root holds it) but first relevant at 1,500
+    stream = MultiLabelDriftStream(n_instances=3000, n_features=6, n_labels=6, n_groups=2, seed=3)
+    model = IHOMER(node_learner=MLHT(grace_period=100), cardinality_factor=0.0, bootstrap=bootstrap)
+    group = [int(v) for v in stream.concept_at(0).groups[0]]
+    rng = np.random.default_rng(0)
+    for i, (x, y) in enumerate(stream):
+        y7 = np.concatenate([y, [i >= 1500 and bool(y[group].any()) and rng.random() < 0.9]])
+        assert model.predict_row(x).shape[0] == (7 if i else 0)
+        model.learn_row(x, y7)
+        if i == 1499:
+            assert model.clustering.pending == [6]
+            assert all(6 not in c for c in model.partition())
+    assert model.clustering.pending == []
+    assert any(6 in c and set(group) <= set(c) for c in model.partition())
+    assert len(model.hierarchy.units()) == (1 if not bootstrap else len(model.active_partition()) + 1)
+    for unit in model.hierarchy.units():
+        assert len(set(unit.domain.tolist())) == unit.domain.shape[0]
+    assert model.owner(6) is not None and set(group) <= set(model.owner(6).domain.tolist())
 
 
 def test_flat_mode_joins_one_learner_per_cluster():

@@ -304,6 +304,7 @@ class JaccardODAC:
         self._split_eps: list[float] = []
         self._root = -1
         self._pending: list[int] = []
+        self._ever = np.zeros(0, bool)  # whether each label has been relevant at least once
         self._moved: dict[int, int] = {}
         self._size_counts = np.zeros(1, np.int64)
         self._round: tuple[np.ndarray, np.ndarray] | None = None
@@ -380,6 +381,7 @@ class JaccardODAC:
         start = self.n_labels
         self.n_labels += n_new
         self.stats.grow(self.n_labels)
+        self._ever = np.concatenate([self._ever, np.zeros(n_new, bool)])
         new = list(range(start, self.n_labels))
         if self._root < 0:
             self._root = self._new_node(new, -1)
@@ -420,6 +422,7 @@ class JaccardODAC:
         pos = np.asarray(pos, dtype=np.intp)
         self.n_seen += 1
         placed = self._place(pos) if self._pending and pos.shape[0] else []
+        self._ever[pos] = True
         self.stats.update(pos)
         k = pos.shape[0]
         if k >= self._size_counts.shape[0]:
@@ -538,6 +541,8 @@ class JaccardODAC:
         if len(self._labels[leaf]) < 2 * floor:
             return False  # one side would be below the floor, whatever the sides (most attempts on Delicious)
         labels = np.asarray(self._labels[leaf], dtype=np.intp)
+        unseen = labels[~self._ever[labels]]
+        labels = labels[self._ever[labels]]
         a, b = sup[st["pivots"][0]], sup[st["pivots"][1]]
         piv = np.array([a, b], dtype=np.intp)
         cross = self.stats.block(labels, piv)
@@ -558,6 +563,7 @@ class JaccardODAC:
         if len(side_a) < floor or len(side_b) < floor:
             return False
         self._labels[leaf] = []
+        self._pending.extend(unseen.tolist())
         kids = [self._new_node(side_a, leaf), self._new_node(side_b, leaf)]
         self._children[leaf] = kids
         self._split_d1[leaf] = st["d1"]
@@ -752,6 +758,7 @@ class JaccardODAC:
             "split_eps": list(self._split_eps),
             "root": self._root,
             "pending": list(self._pending),
+            "ever": self._ever,
             "moved": {str(k): v for k, v in self._moved.items()},
             "size_counts": self._size_counts,
             "version": self.version,
@@ -771,6 +778,7 @@ class JaccardODAC:
         self._split_eps = [float(v) for v in s["split_eps"]]
         self._root = int(s["root"])
         self._pending = [int(v) for v in s["pending"]]
+        self._ever = np.asarray(s["ever"], dtype=bool) if "ever" in s else self.stats.n1() > 0
         self._moved = {int(k): int(v) for k, v in s["moved"].items()}
         self._size_counts = np.asarray(s["size_counts"], dtype=np.int64)
         self.version = int(s["version"])

@@ -114,7 +114,13 @@ class Unit:
             self.alt.learn_row(x, t, w)
 
     def add_label(self, anchor: int, label: int) -> bool:
-        """Put ``label`` in the group holding ``anchor`` (for a leaf unit: at the end). True if done."""
+        """Put ``label`` in the group holding ``anchor`` (for a leaf unit: at the end). True if done.
+
+        A unit that already holds ``label`` keeps it where it is (a label left out of a split because
+        it had never been relevant is still held by the units built before that split).
+        """
+        if label in self.domain:
+            return False
         for g in self.groups:
             if anchor in g:
                 g.append(label)
