@@ -32,9 +32,10 @@ blocks from it (on Delicious this took a round of tests from 23 to 17 ms).
 
 * **Split** (ODAC) when ``(d1 - d2 > eps or tau > eps)`` and
   ``(d1 - d0) * |d1 + d0 - 2 mean| > eps``: every label joins the nearer pivot (ties, and labels
-  without co-occurrences, join the smaller side), then one pass moves each label to the side whose
-  labels are closer on average (our addition: the pivot distances alone are noisy). A split that
-  would leave a side smaller than the minimum cluster size (below) is not made.
+  that co-occur with neither pivot, join the smaller side; labels never relevant so far wait, see
+  below), then one pass moves each label to the side whose labels are closer on average (our
+  addition: the pivot distances alone are noisy). A split that would leave a side smaller than the
+  minimum cluster size (below) is not made.
 * **Aggregate** (ODAC) a leaf's parent when ``d1(leaf) - d1(parent at its split) >
   max(eps(parent at its split), eps(leaf))``: the leaf has become more diverse than the cluster it
   came from, so that split no longer holds.
@@ -63,9 +64,13 @@ Deviations from ODAC, deliberate
 * :meth:`JaccardODAC.reset` (used on a global drift signal) forgets the counts and returns to one
   cluster, which the tests then re-split from post-drift data.
 
-Labels that arrive after the first split are *pending* until they are first relevant: they then
-join the leaf holding most of the labels relevant with them (the smallest leaf when none is), without
-any restart.
+Labels that arrive after the first split, and labels that have never been relevant when a split
+is made (a split leaves them out), are *pending* until they are first relevant: they then join the
+leaf holding most of the labels relevant with them (the smallest leaf when none is), without any
+restart. A label never relevant has no co-occurrence to place it by; dealt to a side of a split, it
+would land in a cluster at random and, once it fires, route instances to that cluster's unit (a
+deviation from ODAC, which clusters every series from the start). On Corel5k, 264 of its 374 labels
+are not relevant in its first 500 instances.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -359,7 +364,8 @@ class JaccardODAC:
 
     @property
     def pending(self) -> list[int]:
-        """Labels not placed in a cluster yet (first relevant later than the first split)."""
+        """Labels not placed in a cluster yet (not relevant before the split that left them out, or added
+        after the first split, and not relevant since)."""
         return list(self._pending)
 
     def cluster_size_floor(self) -> int:

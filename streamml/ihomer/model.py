@@ -88,52 +88,60 @@ the instance being learned; :meth:`evaluation_report` returns the structural one
 **Every switch is earned, the first included (the default).** The model starts from its single
 root -- one unit over all labels, the units' MLHAT with iHOMER's decision rule and consistent
 root -- and a hierarchy predicts only once it has beaten it, as the rule above asks. On the
-benchmark streams a hierarchy earns its switch on Delicious (at instance 657), on the drift
-benchmark's clustered stream and on the hold-out rcv1subset1-500f (at instance 600), and on none
-of the other target datasets, where the single root keeps predicting (``benchmarks/RESULTS.md``,
-section ``suite:ihomer``: over the eight target datasets mean micro-F1 0.4984 and subset accuracy
-0.2381, against MLHAT's 0.4756 and 0.2319). The hierarchy is still built, trained and scored on
-every such stream, as a candidate that has not won, and that is not free: on Corel5k, where two
-candidates lose, their units and warm starts take about a third of iHOMER's time (section
-``ihomer-cost``).
+benchmark streams a hierarchy earns its switch on Corel5k (at instance 601) and Delicious (at
+639), on the drift benchmark's clustered stream and on the hold-out rcv1subset1-500f (at instance
+600), and on none of the other target datasets, where the single root keeps predicting
+(``benchmarks/RESULTS.md``, section ``suite:ihomer``: over the eight target datasets mean
+micro-F1 0.5010 and subset accuracy 0.2387, against MLHAT's 0.4756 and 0.2319). The hierarchy is
+still built, trained and scored on every such stream, as a candidate that has not won, and that
+is not free (section ``ihomer-cost``). Nor is a hierarchy cheaper than the single root where it
+predicts: on Corel5k its units make 3.2 learn calls per instance over 128 label slots, against
+MLHAT's one over 374, and those calls alone take as long as MLHAT's whole step.
 
 **Bootstrap (``bootstrap=True``; the default until 2026-11-27, with ``switch_criterion="auto"``).**
 While the stream is no longer than ``buffer_size``, the buffer holds every instance seen, so a
 candidate's units are warm-started on exactly the active hierarchy's history; with
 ``bootstrap=True`` such a candidate replaces the active hierarchy at once (a ``switch`` event with
 ``bootstrap=True``). Later switches always have to be earned. Over the eight target datasets that
-former default scored mean micro-F1 0.4963 and subset accuracy 0.2388 (section ``suite:ihomer``,
-row ``ihomer(bootstrap=True,switch_criterion='auto')``): a little higher subset accuracy, lower
-micro-F1 (Corel5k 0.3872 against 0.3914, Bibtex 0.3734 against 0.3777, Delicious 0.2671 against
-0.2726), at about the same speed (its early trial runs the hierarchy and the single root side by
-side, as the earned default's candidates do). On the hold-out datasets (section
-``suite:ihomer-holdout``) the earned default also scores higher on both (micro-F1 0.6625 against
-0.6612, subset accuracy 0.5172 against 0.5156). It was the default while the earned switch was
-judged on Hamming loss, under which no hierarchy ever earned its place and the model never left
+former default scored mean micro-F1 0.4949 and subset accuracy 0.2354 (section ``suite:ihomer``, row
+``ihomer(bootstrap=True,switch_criterion='auto')``), lower on both than the earned default's 0.5010
+and 0.2387, mostly on Bibtex (micro-F1 0.3403 against 0.3777; see "Fallback"); Birds trades the
+other way (micro-F1 0.1690 against 0.1807, subset accuracy 0.4620 against 0.4558), and Corel5k and
+Delicious are within 0.001. It runs at about the same speed (its early trial runs the hierarchy and
+the single root side by side, as the earned default's candidates do). On the hold-out datasets
+(section ``suite:ihomer-holdout``) the earned default scores higher subset accuracy (0.5177 against
+0.5155) and the same micro-F1 (0.6619 against 0.6620). It was the default while the earned switch
+was judged on Hamming loss, under which no hierarchy ever earned its place and the model never left
 its single root -- the very pitfall of the public reference code; judged on micro-F1, hierarchies
 earn their place where they lead.
 
 **Fallback (with ``bootstrap=True``; ``fallback=False`` turns it off).** A bootstrap switch has
 nothing to earn; with the fallback, what it replaced -- at first the single root -- stays on trial
-as the candidate (a ``candidate`` event with ``fallback=True``): scored on every instance and
-taking back over if it earns the switch (a ``switch`` event with ``fallback=True``), so that the
-old structure is dropped only once the new one has held its own. It is judged on micro-F1 (Hamming
-loss with ``switch_criterion="hamming"``), by the same bound and age limits as any candidate, and
-it cannot win within the first ``max_candidate_age / 2`` instances: the new hierarchy's early
-deficit, while its units warm up, is forgiven as a candidate's is. A rejected fallback does not
-back off the next candidate (no hierarchy built from the partition has lost), while a fallback
-that wins counts as a rejection of the hierarchy it displaces (which is not rebuilt within
-``window`` instances, and the next candidate backs off), and until the next switch candidates are
-judged on the criterion the hierarchy lost on; a candidate built from a later partition change
-takes the fallback's place on trial (a ``reject`` event with ``reason="new candidate"``). With the
-bootstrap, the single root takes back over at instance 1,000 on Bibtex, Corel5k and 20ng (a
-hold-out dataset of 20 nearly exclusive labels, where co-occurrence gives the clustering nothing
-to group; micro-F1 0.6424 without the fallback to 0.7263); the rows
-``ihomer(bootstrap=True,switch_criterion='auto',fallback=False)`` of both suites show it off.
+as the candidate (a ``candidate`` event with ``fallback=True``): scored on every instance and taking
+back over if it earns the switch (a ``switch`` event with ``fallback=True``), so that the old
+structure is dropped only once the new one has held its own. It is judged on micro-F1 (Hamming loss
+with ``switch_criterion="hamming"``), by the same bound and age limits as any candidate, and it
+cannot win within the first ``max_candidate_age / 2`` instances: the new hierarchy's early deficit,
+while its units warm up, is forgiven as a candidate's is. A rejected fallback does not back off the
+next candidate (no hierarchy built from the partition has lost), while a fallback that wins counts
+as a rejection of the hierarchy it displaces (which is not rebuilt within ``window`` instances, and
+the next candidate backs off), and until the next switch candidates are judged on the criterion the
+hierarchy lost on; a candidate built from a later partition change takes the fallback's place on
+trial (a ``reject`` event with ``reason="new candidate"``). With the bootstrap, the single root
+takes back over on 20ng, at instance 965 (a hold-out dataset of 20 nearly exclusive labels, where
+co-occurrence gives the clustering nothing to group; micro-F1 0.6590 without the fallback, 0.7262
+with it); on Corel5k the hierarchy holds its own (the fallback is rejected at instance 1,335), and
+on Bibtex a candidate built from a partition change at instance 800 takes the fallback's place
+before its verdict, so that the hierarchy stays (micro-F1 0.3403, against the earned default's
+0.3777). The rows ``ihomer(bootstrap=True,switch_criterion='auto',fallback=False)`` of both suites
+show the fallback off.
 
 **New labels.** A label that arrives before the first split joins the single cluster; later, it
 waits until it is first relevant and then joins the cluster holding most of the labels relevant
-with it, and the units over that cluster grow by one target -- no restart.
+with it, and the units over that cluster grow by one target -- no restart. A declared label that
+has not been relevant by the first split waits in the same way (the split leaves it out; the units
+built before the split, such as the single root, keep predicting it): a label with no relevant
+instance gives the clustering nothing to place it by (see "Deliberate deviations").
 
 Deliberate deviations
 ---------------------
@@ -152,6 +160,20 @@ measured when the deviation was made, with the settings of that day, and are kep
   a single cluster; on Bibtex it cut the time per instance by 40 %. ``cardinality_factor=0`` restores
   the reference floor. The merge, relocation and average-distance reassignment steps of
   :mod:`~streamml.ihomer.clustering` are ours, as are its windowed counts.
+* **A label is clustered once it has been relevant** (ours; see :mod:`~streamml.ihomer.clustering`):
+  a split leaves out the labels not relevant so far, and each joins a cluster when it first is --
+  the one holding most of the labels relevant with it, as for a label that arrives later. ODAC deals
+  every series to a side; a label with no relevant instance has no co-occurrence to be placed by, so
+  it landed in a cluster at random, and once it fired it routed its instances to that cluster's
+  units. On Corel5k (264 of 374 labels not relevant in its first 500 instances) a hierarchy now
+  earns its switch, at instance 601 (before, both candidates lost and the single root predicted):
+  micro-F1 0.3914 to 0.4117 and subset accuracy 0.0374 to 0.0420, at a cost in speed (0.68 to 0.49
+  times MLHAT's, section ``suite:ihomer``); on Delicious (86 of 983) micro-F1 rose from 0.2726 to
+  0.2770; on the hold-out meka-Imdb it trades micro-F1 for subset accuracy (0.2826 to 0.2781, 0.0700
+  to 0.0734). The other benchmark streams predict as before (on the drift benchmark's streams every
+  label is relevant within 67 instances, before a split can be made). With the bootstrap switch (not the
+  default) Bibtex loses: a partition change at instance 800 puts a candidate on trial in place of
+  the fallback single root, which had taken back over at instance 1,000 (micro-F1 0.3734 to 0.3403).
 * **A partition that routes nothing is not used** (ours): when every cluster has some relevant
   label in at least 90 % of the buffered instances, the hierarchy is built over a single cluster.
   HOMER would train and visit every unit on every instance, below a root whose meta-labels are
@@ -190,26 +212,27 @@ measured when the deviation was made, with the settings of that day, and are kep
   finding about MLHAT as much as about iHOMER: ``mlhat(intercept_lr=0.3)`` is a row of the
   ``ihomer`` suite (Corel5k 0.3536 against 0.2537).
   **These settings, not the hierarchy, make most of iHOMER's lead over a default MLHAT.** One MLHAT
-  over all labels with exactly these settings is nearly iHOMER's single root (to the digit on
-  Flags, CAL500 and the planted drift stream, within 0.0004 on Yeast and Scene, where iHOMER's
-  decision rule and consistent root differ); as a row of the ``ihomer`` suite it scores mean
-  micro-F1 0.4946 and subset accuracy 0.2342 over the eight target datasets, against iHOMER's
-  0.4984 and 0.2381 and default MLHAT's 0.4756 and 0.2319. Where no hierarchy earns its switch,
-  the rest of iHOMER's lead comes from the decision rule and the consistent root (micro-F1 on
-  Corel5k 0.3914 against 0.3786, Bibtex 0.3777 against 0.3689, Emotions 0.4896 against 0.4812).
-  The hierarchy itself gains where it earns its switch: on Delicious (0.2726 against 0.2594) and
-  on rcv1subset1-500f (below). Adopted at once instead (``bootstrap=True, fallback=False``), it
-  trades micro-F1 for subset accuracy on Birds and loses on Corel5k (0.3894 against the single
-  root's 0.3914) and Bibtex (0.3403): there the earned rule keeps it out. On the drift benchmark's
+  over all labels with exactly these settings is nearly iHOMER's single root (to the digit on Flags,
+  CAL500 and the planted drift stream, within 0.0004 on Yeast and Scene, where iHOMER's decision
+  rule and consistent root differ); as a row of the ``ihomer`` suite it scores mean micro-F1 0.4946
+  and subset accuracy 0.2342 over the eight target datasets, against iHOMER's 0.5010 and 0.2387 and
+  default MLHAT's 0.4756 and 0.2319. Where no hierarchy earns its switch, the rest of iHOMER's lead
+  comes from the decision rule and the consistent root (micro-F1 on Bibtex 0.3777 against 0.3689,
+  Emotions 0.4896 against 0.4812). The hierarchy itself gains where it earns its switch: on Corel5k
+  (0.4117 against 0.3786, subset accuracy 0.0420 against 0.0364), on Delicious (0.2770 against
+  0.2594) and on rcv1subset1-500f (below); on Corel5k it is also far slower than that one MLHAT
+  (0.49 against 1.40 times MLHAT's speed). Adopted at once instead (``bootstrap=True,
+  fallback=False``), it trades micro-F1 for subset accuracy on Birds and loses on Bibtex (0.3403
+  against the single root's 0.3777): there the earned rule keeps it out. On the drift benchmark's
   clustered stream a hierarchy earns its switch within the first 600 instances (seeds 0 to 4) and
   then loses to that one MLHAT over the whole stream (micro-F1 0.3815 against 0.4197, section
-  ``ihomer-drift-clustered``): the drift changes which labels co-occur, not each label's link to
-  the features, so one regression per label keeps its knowledge while the units, which learn each
-  label given its cluster's meta-label, must be rebuilt. The settings have a weak spot: one MLHAT
-  with all of them over all labels collapses on rcv1subset1-500f (micro-F1 0.1924 against MLHAT's
-  0.4120, section ``suite:ihomer-holdout``), as its leaves settle, on Hamming loss, on regressions
-  that predict almost nothing; iHOMER's single root starts to collapse too, and a hierarchy of
-  cluster units earns its switch at instance 600 (0.4220).
+  ``ihomer-drift-clustered``): the drift changes which labels co-occur, not each label's link to the
+  features, so one regression per label keeps its knowledge while the units, which learn each label
+  given its cluster's meta-label, must be rebuilt. The settings have a weak spot: one MLHAT with all
+  of them over all labels collapses on rcv1subset1-500f (micro-F1 0.1924 against MLHAT's 0.4120,
+  section ``suite:ihomer-holdout``), as its leaves settle, on Hamming loss, on regressions that
+  predict almost nothing; iHOMER's single root starts to collapse too, and a hierarchy of cluster
+  units earns its switch at instance 600 (0.4220).
 * **The cluster units choose their leaf models on micro-F1** (``cluster_learner``; ours). A unit
   over a leaf cluster below the root trains only on the instances where some label of its cluster
   is relevant, and its job is to say which. MLHAT chooses between a leaf's kNN and its regressions
