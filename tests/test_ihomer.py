@@ -27,18 +27,21 @@ def _planted(rng, n, groups, L, p_group=0.5, p_label=0.9):
         yield y
 
 
+def _feed(odac, rng, n, groups, L):
+    for y in _planted(rng, n, groups, L):
+        odac.update(np.flatnonzero(y))
+
+
 # ----------------------------------------------------------------------------- clustering
 def test_clustering_separates_planted_groups_and_merges_them_back():
     rng = np.random.default_rng(1)
     odac = JaccardODAC(n_min=100, min_cluster_size=2, window=1000)
     odac.add_labels(8)
     a, b = [0, 2, 4, 6], [1, 3, 5, 7]
-    for y in _planted(rng, 2000, [a, b], 8):
-        odac.update(np.flatnonzero(y))
+    _feed(odac, rng, 2000, [a, b], 8)
     assert odac.partition() == [a, b]
     # the planted correlation changes: all eight labels now fire together
-    for y in _planted(rng, 4000, [a + b], 8):
-        odac.update(np.flatnonzero(y))
+    _feed(odac, rng, 4000, [a + b], 8)
     assert odac.partition() == [list(range(8))]
     kinds = [e["kind"] for e in odac.events]
     assert "split" in kinds and ("merge" in kinds or "aggregate" in kinds)
@@ -57,12 +60,10 @@ def test_clustering_follows_the_generator_groups():
 def test_a_label_never_relevant_by_the_first_split_is_placed_when_it_first_is():
     # labels 8 and 9 are declared but not relevant until after the first split: they carry no
     # co-occurrence evidence then, so they wait, and each joins the group it first fires with
-    rng = np.random.default_rng(2)
     odac = JaccardODAC(n_min=100, min_cluster_size=2, window=1000)
     odac.add_labels(10)
     a, b = [0, 2, 4, 6], [1, 3, 5, 7]
-    for y in _planted(rng, 1000, [a, b], 10):
-        odac.update(np.flatnonzero(y))
+    _feed(odac, np.random.default_rng(2), 1000, [a, b], 10)
     split = next(e for e in odac.events if e["kind"] == "split")
     assert sorted(split["into"]) == [a, b] and 8 not in split["labels"] and 9 not in split["labels"]
     assert sorted(odac.pending) == [8, 9]
