@@ -171,9 +171,10 @@ measured when the deviation was made, with the settings of that day, and are kep
   times MLHAT's, section ``suite:ihomer``); on Delicious (86 of 983) micro-F1 rose from 0.2726 to
   0.2770; on the hold-out meka-Imdb it trades micro-F1 for subset accuracy (0.2826 to 0.2781, 0.0700
   to 0.0734). The other benchmark streams predict as before (on the drift benchmark's streams every
-  label is relevant within 67 instances, before a split can be made). With the bootstrap switch (not the
-  default) Bibtex loses: a partition change at instance 800 puts a candidate on trial in place of
-  the fallback single root, which had taken back over at instance 1,000 (micro-F1 0.3734 to 0.3403).
+  label is relevant within 67 instances, before a split can be made). With the bootstrap switch (not
+  the default) Bibtex loses: a partition change at instance 800 puts a candidate on trial in place
+  of the fallback single root, which had taken back over at instance 1,000 (micro-F1 0.3734 to
+  0.3403).
 * **A partition that routes nothing is not used** (ours): when every cluster has some relevant
   label in at least 90 % of the buffered instances, the hierarchy is built over a single cluster.
   HOMER would train and visit every unit on every instance, below a root whose meta-labels are
