@@ -547,8 +547,8 @@ class JaccardODAC:
         if len(self._labels[leaf]) < 2 * floor:
             return False  # one side would be below the floor, whatever the sides (most attempts on Delicious)
         labels = np.asarray(self._labels[leaf], dtype=np.intp)
-        unseen = labels[~self._ever[labels]]
-        labels = labels[self._ever[labels]]
+        seen = self._ever[labels]
+        unseen, labels = labels[~seen], labels[seen]
         a, b = sup[st["pivots"][0]], sup[st["pivots"][1]]
         piv = np.array([a, b], dtype=np.intp)
         cross = self.stats.block(labels, piv)
