@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import sys
 
+import pytest
 from helpers import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -52,7 +53,6 @@ def test_one_real_repeated_evaluation():
 
 def test_ihomer_cost_breakdown_accounts_for_the_run_and_leaves_the_model_as_it_was():
     import ihomer_cost
-    import pytest
 
     from streamml import registry
     from streamml.generators import MultiLabelDriftStream
@@ -237,3 +237,17 @@ def test_a_held_out_drift_run_writes_its_own_section_and_figure(tmp_path):
     assert "<!-- begin ihomer-drift-heldout -->" in text
     assert "## iHOMER drift recovery (held-out seeds)" in text and "seeds [10]" in text
     assert png.exists()
+
+
+def test_unit_call_cost_fits_a_line_through_real_timings_of_both_learners():
+    import unit_call_cost
+
+    r = unit_call_cost.measure("yeast", [1, 99], repeat=1)  # 99 is more than Yeast has: all 14 labels
+    assert r["label_counts"] == [1, 14] and r["n_labels"] == 14 and r["n"] == 2417
+    for key in unit_call_cost.LEARNERS:
+        f, v = r["lines"][key]
+        for L in (1, 14):  # two points: the line goes through both
+            assert f + v * L == pytest.approx(r["medians"][key][L], rel=1e-6)
+    text = unit_call_cost.report(r, "python benchmarks/unit_call_cost.py --dataset yeast", 1)
+    assert text.count("\n| 1 | ") == 1 and text.count("\n| 14 | ") == 1
+    assert "| iHOMER leaf unit |" in text and "| mlhat |" in text
