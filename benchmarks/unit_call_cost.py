@@ -94,7 +94,7 @@ def measure(name: str, label_counts: list[int], repeat: int) -> dict[str, Any]:
 
 def report(r: dict[str, Any], command: str, repeat: int) -> str:
     keys = list(LEARNERS)
-    out = [f"## MLHAT cost per instance against its label count ({r['dataset']})", "", stamp(command), "",
+    out = [f"## MLHAT cost per instance against its label count ({r['dataset']})", "", stamp(command).rstrip("\n"), "",
            f"{r['dataset']} ({r['n']:,} instances, {r['n_labels']} labels): for each label count *L*, the *L* labels "
            f"most often relevant, and an MLHAT trained on them alone, test-then-train over every instance; median "
            f"of {repeat} interleaved runs, microseconds per instance. *iHOMER leaf unit* is the learner iHOMER gives "
@@ -111,9 +111,10 @@ def report(r: dict[str, Any], command: str, repeat: int) -> str:
     f_unit, v_unit = r["lines"][keys[0]]
     L_all = r["label_counts"][-1]
     whole = r["medians"]["mlhat"][L_all]
-    out += ["", f"So an instance that reaches three leaf units pays about {3 * f_unit:,.0f} µs in their fixed parts "
-            f"alone, {3 * f_unit / whole:.2f} of what `mlhat` pays for the whole instance on all {L_all} labels "
-            f"({whole:,.0f} µs); each label that a unit leaves out saves about {v_unit:.2f} µs."]
+    out += ["", f"An instance that reaches *c* leaf units pays about *c* · *F* in their fixed parts alone: for *c* = 3, "
+            f"{3 * f_unit:,.0f} µs, {3 * f_unit / whole:.2f} of what `mlhat` pays for the whole instance on all {L_all} "
+            f"labels ({whole:,.0f} µs). Each label that a unit leaves out saves about {v_unit:.2f} µs. The `ihomer-cost` "
+            "section counts the unit calls and label slots per instance."]
     return "\n".join(out) + "\n"
 
 
