@@ -27,7 +27,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +36,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+from ihomer_cost import _rows, _test_then_train  # noqa: E402
 from results_md import command_line, stamp, update_section  # noqa: E402
 from run import _env, dataset_available  # noqa: E402
-from streamml import datasets, registry  # noqa: E402
+from streamml import registry  # noqa: E402
 from streamml.ihomer.model import default_cluster_learner  # noqa: E402
 from streamml.schema import Schema  # noqa: E402
 
@@ -50,16 +50,12 @@ LEARNERS = {
 }
 
 
-def microseconds_per_instance(make: Any, schema: Schema, rows: list, labels: np.ndarray) -> float:
-    """Test-then-train ``make()`` on ``rows`` restricted to ``labels``: microseconds per instance."""
+def microseconds_per_instance(make: Any, schema: Schema, data: list, labels: np.ndarray) -> float:
+    """Test-then-train ``make()`` on ``data`` (rows whose label vectors are cut to ``labels``):
+    microseconds per instance."""
     model = make()
     model.bind(Schema(schema.features, [schema.labels[i] for i in labels], schema.name, schema.sparse))
-    data = [(x, y[labels]) for x, y in rows]
-    t = time.perf_counter()
-    for x, y in data:
-        model.predict_row(x)
-        model.learn_row(x, y)
-    return 1e6 * (time.perf_counter() - t) / len(data)
+    return 1e6 * _test_then_train(model, data)[0] / len(data)
 
 
 def fit_line(ls: list[int], us: list[float]) -> tuple[float, float]:
@@ -73,22 +69,19 @@ def fit_line(ls: list[int], us: list[float]) -> tuple[float, float]:
 
 
 def measure(name: str, label_counts: list[int], repeat: int) -> dict[str, Any]:
-    stream = datasets.load(name)
-    rows = list(stream)
-    counts = np.zeros(stream.schema.n_labels)
-    for _, y in rows:
-        counts += y
-    order = np.argsort(-counts, kind="stable")
+    schema, rows = _rows(name, None)
+    order = np.argsort(-np.sum([y for _, y in rows], axis=0), kind="stable")
     label_counts = sorted({min(L, order.shape[0]) for L in label_counts})
+    cut = {L: [(x, y[order[:L]]) for x, y in rows] for L in label_counts}  # the rows each L trains on
     times: dict[str, dict[int, list[float]]] = {k: {L: [] for L in label_counts} for k in LEARNERS}
     for _ in range(repeat):
         for L in label_counts:
             for key, make in LEARNERS.items():
-                times[key][L].append(microseconds_per_instance(make, stream.schema, rows, order[:L]))
+                times[key][L].append(microseconds_per_instance(make, schema, cut[L], order[:L]))
             print(f"{name} L={L}: " + ", ".join(f"{k} {times[k][L][-1]:.0f} us" for k in LEARNERS), flush=True)
     medians = {k: {L: statistics.median(v) for L, v in per.items()} for k, per in times.items()}
     lines = {k: fit_line(label_counts, [m[L] for L in label_counts]) for k, m in medians.items()}
-    return {"dataset": name, "n": len(rows), "n_labels": stream.schema.n_labels, "label_counts": label_counts,
+    return {"dataset": name, "n": len(rows), "n_labels": schema.n_labels, "label_counts": label_counts,
             "medians": medians, "lines": lines}
 
 
